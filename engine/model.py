@@ -1,0 +1,329 @@
+"""The structure-definition model: what a resource-definition file says, as immutable data.
+
+The loader (:mod:`engine.markdown`) builds these objects; everything downstream (rule
+compilation, validation, the FHIR StructureDefinition writer) reads them and never
+re-parses text.
+
+Example::
+
+    >>> import engine
+    >>> defs = engine.load_definitions("definitions/ImagingSelection.md")
+    >>> sd = defs["ImagingSelection"]
+    >>> sd.element("ImagingSelection.instance").repeats
+    True
+    >>> [c.key for c in sd.constraints][:2]
+    ['isl-1', 'isl-2']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["fatal", "error", "warning", "information"]
+BindingStrength = Literal["required", "extensible", "preferred", "example"]
+Kind = Literal["resource", "complex-type", "primitive-type", "logical"]
+
+FHIR_BASE = "http://hl7.org/fhir/"
+STRUCTURE_DEFINITION_BASE = FHIR_BASE + "StructureDefinition/"
+VALUE_SET_BASE = FHIR_BASE + "ValueSet/"
+
+#: Type codes whose parenthesised list in a ``Type`` field names target profiles
+#: (the resources a reference may point to) rather than profiles of the type itself.
+REFERENCE_TYPES = frozenset({"Reference", "canonical", "CodeableReference"})
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where something was defined: a file and a 1-based line number."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class DefinitionError(ValueError):
+    """A definition file is malformed or inconsistent.
+
+    Carries the file and line so that the message points at the text to fix::
+
+        >>> str(DefinitionError("bad cardinality '1..0'", Source("X.md", 12)))
+        "X.md:12: bad cardinality '1..0'"
+    """
+
+    def __init__(self, message: str, source: Source | None = None) -> None:
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+@dataclass(frozen=True, slots=True)
+class Cardinality:
+    """``min..max``; ``max`` is ``None`` for ``*``."""
+
+    min: int
+    max: int | None
+
+    @property
+    def repeats(self) -> bool:
+        """True when more than one occurrence is allowed (the JSON form is an array)."""
+        return self.max is None or self.max > 1
+
+    @property
+    def max_text(self) -> str:
+        return "*" if self.max is None else str(self.max)
+
+    def __str__(self) -> str:
+        return f"{self.min}..{self.max_text}"
+
+
+def canonical_for_link(link: str, base: str = STRUCTURE_DEFINITION_BASE) -> str:
+    """The canonical URL a definitions-file link stands for.
+
+    Links in the definitions are site-relative (``/Patient``) for core artefacts and
+    absolute otherwise.
+
+        >>> canonical_for_link("/Patient")
+        'http://hl7.org/fhir/StructureDefinition/Patient'
+        >>> canonical_for_link("/valueset-body-site", VALUE_SET_BASE)
+        'http://hl7.org/fhir/ValueSet/body-site'
+    """
+    if not link.startswith("/"):
+        return link
+    name = link[1:]
+    if base == VALUE_SET_BASE and name.startswith("valueset-"):
+        name = name[len("valueset-") :]
+    return base + name
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    """One allowed type of an element.
+
+    ``code`` is the FHIR type code (``id``, ``Reference``, ``BackboneElement``…);
+    ``target_profiles`` are canonical URLs of what a Reference/canonical/
+    CodeableReference may point to; ``profiles`` constrain the type itself.
+    """
+
+    code: str
+    target_profiles: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+
+    @property
+    def target_types(self) -> tuple[str, ...]:
+        """The target type names: ``('Patient', 'Group')``."""
+        return tuple(url.rstrip("/").rsplit("/", 1)[-1] for url in self.target_profiles)
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A terminology binding: ``required:[name](/valueset-name)``."""
+
+    strength: BindingStrength
+    value_set_name: str
+    link: str
+
+    @property
+    def value_set(self) -> str:
+        """The value set's canonical URL."""
+        return canonical_for_link(self.link, VALUE_SET_BASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """An invariant: a FHIRPath expression that must be true on each occurrence of ``context``."""
+
+    key: str
+    severity: Severity
+    human: str
+    expression: str
+    context: str
+    source: Source
+
+    @property
+    def message(self) -> str:
+        """The message a failure of this constraint reports (the HL7 validator's wording)."""
+        return f"Constraint failed: {self.key}: '{self.human}'"
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping_:
+    """One mapping of an element to another specification (``w5=FiveWs.status``)."""
+
+    identity: str
+    map: str
+
+
+@dataclass(frozen=True, slots=True)
+class ElementDefinition:
+    """One element (``## <path>`` section) of a structure definition."""
+
+    path: str
+    short: str
+    cardinality: Cardinality
+    source: Source
+    definition: str = ""
+    comments: str = ""
+    requirements: str = ""
+    aliases: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    types: tuple[TypeRef, ...] = ()
+    binding: Binding | None = None
+    is_summary: bool | None = None
+    is_modifier: bool | None = None
+    is_modifier_reason: str = ""
+    constraints: tuple[Constraint, ...] = ()
+    mappings: tuple[Mapping_, ...] = ()
+    #: For elements defined by another element (FHIR ``contentReference``), that
+    #: element's path, e.g. ``Questionnaire.item`` for ``Questionnaire.item.item``.
+    content_reference: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The last path segment: ``value[x]``, ``instance``."""
+        return self.path.rsplit(".", 1)[-1]
+
+    @property
+    def parent_path(self) -> str | None:
+        return self.path.rsplit(".", 1)[0] if "." in self.path else None
+
+    @property
+    def repeats(self) -> bool:
+        return self.cardinality.repeats
+
+    @property
+    def is_choice(self) -> bool:
+        """A choice element (``value[x]``): its JSON name carries the type."""
+        return self.name.endswith("[x]")
+
+    @property
+    def type_codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.types)
+
+
+@dataclass(frozen=True)
+class StructureDefinition:
+    """A resource or data type: its elements in definition order, root first."""
+
+    name: str
+    kind: Kind
+    base: str | None
+    elements: tuple[ElementDefinition, ...]
+    source: Source
+    title: str = ""
+    abstract: bool = False
+    front_matter: Mapping[str, Any] = field(default_factory=dict)
+    _by_path: dict[str, ElementDefinition] = field(init=False, repr=False, compare=False)
+    _children: dict[str, tuple[ElementDefinition, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        by_path = {e.path: e for e in self.elements}
+        children: dict[str, list[ElementDefinition]] = {e.path: [] for e in self.elements}
+        for e in self.elements:
+            if e.parent_path is not None and e.parent_path in children:
+                children[e.parent_path].append(e)
+        object.__setattr__(self, "_by_path", by_path)
+        object.__setattr__(self, "_children", {k: tuple(v) for k, v in children.items()})
+
+    @property
+    def url(self) -> str:
+        return STRUCTURE_DEFINITION_BASE + self.name
+
+    @property
+    def root(self) -> ElementDefinition:
+        return self.elements[0]
+
+    def element(self, path: str) -> ElementDefinition:
+        """The element at ``path``; ``KeyError`` when there is none."""
+        return self._by_path[path]
+
+    def get(self, path: str) -> ElementDefinition | None:
+        return self._by_path.get(path)
+
+    def children(self, element: ElementDefinition | str) -> tuple[ElementDefinition, ...]:
+        """The direct child elements, in definition order."""
+        path = element if isinstance(element, str) else element.path
+        return self._children.get(path, ())
+
+    def parent(self, element: ElementDefinition | str) -> ElementDefinition | None:
+        path = element if isinstance(element, str) else element.path
+        parent_path = path.rsplit(".", 1)[0] if "." in path else None
+        return self._by_path.get(parent_path) if parent_path else None
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        """Every constraint of every element, in definition order."""
+        return tuple(c for e in self.elements for c in e.constraints)
+
+    def __iter__(self) -> Iterator[ElementDefinition]:
+        return iter(self.elements)
+
+    def to_fhir(self) -> dict[str, Any]:
+        """This definition as a FHIR R5 StructureDefinition resource (a JSON-ready dict)."""
+        from engine.fhir_export import structure_definition_to_fhir
+
+        return structure_definition_to_fhir(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSet:
+    """The codes of a value set, where they can be enumerated.
+
+    ``codes`` holds ``(system, code)`` pairs; ``system`` is ``None`` when a definition
+    lists bare codes (the short description of a required ``code`` element).
+    """
+
+    url: str
+    name: str
+    codes: frozenset[tuple[str | None, str]]
+
+    def contains(self, code: str, system: str | None = None) -> bool:
+        if system is None:
+            return any(c == code for _, c in self.codes)
+        return (system, code) in self.codes or (None, code) in self.codes
+
+
+class Definitions(Mapping[str, StructureDefinition]):
+    """The loaded definitions: type name → :class:`StructureDefinition`, plus value sets.
+
+        >>> defs = engine.load_definitions("definitions")
+        >>> "ImagingSelection" in defs
+        True
+    """
+
+    def __init__(
+        self,
+        types: Mapping[str, StructureDefinition],
+        value_sets: Mapping[str, ValueSet] | None = None,
+    ) -> None:
+        self._types = dict(types)
+        self.value_sets: Mapping[str, ValueSet] = dict(value_sets or {})
+
+    def __getitem__(self, name: str) -> StructureDefinition:
+        return self._types[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._types)
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def lineage(self, name: str) -> tuple[StructureDefinition, ...]:
+        """The type and its loaded base types, most specific first
+        (ImagingSelection, DomainResource, Resource)."""
+        chain: list[StructureDefinition] = []
+        current: str | None = name
+        while current is not None and current in self._types and len(chain) < 32:
+            sd = self._types[current]
+            chain.append(sd)
+            current = sd.base
+        return tuple(chain)
+
+    def value_set(self, url: str) -> ValueSet | None:
+        """The value set with this canonical URL (a ``|version`` suffix is ignored)."""
+        return self.value_sets.get(url.split("|", 1)[0])
