@@ -180,6 +180,8 @@ class ElementDefinition:
     #: For elements defined by another element (FHIR ``contentReference``), that
     #: element's path, e.g. ``Questionnaire.item`` for ``Questionnaire.item.item``.
     content_reference: str | None = None
+    #: For the value of a primitive type: the regular expression its lexical form matches.
+    regex: str | None = None
 
     @property
     def name(self) -> str:
@@ -327,3 +329,52 @@ class Definitions(Mapping[str, StructureDefinition]):
     def value_set(self, url: str) -> ValueSet | None:
         """The value set with this canonical URL (a ``|version`` suffix is ignored)."""
         return self.value_sets.get(url.split("|", 1)[0])
+
+    def children_of(
+        self, sd: StructureDefinition, element: ElementDefinition
+    ) -> dict[str, tuple[StructureDefinition, ElementDefinition]]:
+        """The elements that may appear inside one occurrence of ``element``, by name.
+
+        Resolves what the JSON nesting needs: inline children (BackboneElement), the
+        elements of the element's data type, elements shared by ``contentReference``,
+        and inherited ones (``id``, ``extension``, ``meta``…) from the loaded base types.
+        Names of choice elements keep their ``[x]``. Empty when the type is not loaded.
+
+            >>> sd = defs["ImagingSelection"]
+            >>> sorted(defs.children_of(sd, sd.element("ImagingSelection.instance")))[:3]
+            ['extension', 'frameNumber', 'id']
+        """
+        if element.content_reference is not None:
+            target = self._content_target(sd, element.content_reference)
+            if target is None:
+                return {}
+            sd, element = target
+        result: dict[str, tuple[StructureDefinition, ElementDefinition]] = {}
+        inline = sd.children(element)
+        if element.parent_path is None:
+            chain: tuple[StructureDefinition, ...] = self.lineage(sd.name) or (sd,)
+        elif inline:
+            chain = self.lineage((element.type_codes or ("BackboneElement",))[0])
+            for child in inline:
+                result[child.name] = (sd, child)
+        elif len(element.types) == 1:
+            chain = self.lineage(element.types[0].code)
+        else:
+            chain = ()
+        for base in chain:
+            for child in base.children(base.root):
+                result.setdefault(child.name, (base, child))
+        return result
+
+    def _content_target(
+        self, sd: StructureDefinition, reference: str
+    ) -> tuple[StructureDefinition, ElementDefinition] | None:
+        path = reference.lstrip("#")
+        owner = self._types.get(path.split(".", 1)[0], sd)
+        target = owner.get(path)
+        return (owner, target) if target is not None else None
+
+    def is_complete_lineage(self, name: str) -> bool:
+        """True when ``name`` and every base type it names are loaded."""
+        chain = self.lineage(name)
+        return bool(chain) and chain[-1].base is None
