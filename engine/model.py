@@ -17,9 +17,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Severity = Literal["fatal", "error", "warning", "information"]
 BindingStrength = Literal["required", "extensible", "preferred", "example"]
@@ -290,21 +290,96 @@ class ValueSet:
         return (system, code) in self.codes or (None, code) in self.codes
 
 
+_V = TypeVar("_V")
+
+
+class LazyMapping(Mapping[str, _V]):
+    """A read-only mapping whose values are built on first use and then kept.
+
+    Either the keys are known upfront and ``load(key)`` builds one value (a type read
+    from its compiled rule file), or ``load_all()`` builds the whole mapping the first
+    time anything is asked (value sets read from a data file). :class:`Definitions`
+    keeps a ``LazyMapping`` as it is instead of copying it, so nothing is loaded
+    until validation needs it.
+
+        >>> types = LazyMapping(["A", "B"], load=str.lower)
+        >>> sorted(types), types["B"]
+        (['A', 'B'], 'b')
+    """
+
+    def __init__(
+        self,
+        keys: Iterable[str] = (),
+        load: Callable[[str], _V] | None = None,
+        *,
+        load_all: Callable[[], Mapping[str, _V]] | None = None,
+    ) -> None:
+        if (load is None) == (load_all is None):
+            raise TypeError("LazyMapping needs exactly one of load and load_all")
+        self._keys = tuple(dict.fromkeys(keys))
+        self._key_set = frozenset(self._keys)
+        self._load = load
+        self._load_all = load_all
+        self._loaded: dict[str, _V] = {}
+
+    def _everything(self) -> dict[str, _V]:
+        if self._load_all is not None:
+            self._loaded = dict(self._load_all())
+            self._keys = tuple(self._loaded)
+            self._key_set = frozenset(self._keys)
+            self._load_all = None
+        return self._loaded
+
+    def __getitem__(self, key: str) -> _V:
+        loaded = self._everything()
+        if key in loaded:
+            return loaded[key]
+        if key not in self._key_set or self._load is None:
+            raise KeyError(key)
+        value = loaded[key] = self._load(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        self._everything()
+        return key in self._key_set
+
+    def __iter__(self) -> Iterator[str]:
+        self._everything()
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        self._everything()
+        return len(self._keys)
+
+
 class Definitions(Mapping[str, StructureDefinition]):
     """The loaded definitions: type name → :class:`StructureDefinition`, plus value sets.
 
         >>> defs = engine.load_definitions("definitions")
         >>> "ImagingSelection" in defs
         True
+
+    Types and value sets given as a :class:`LazyMapping` load on first access (the
+    compiled rules loader, :func:`engine.rules_loader.load_rules`, does this).
+    ``suppressed`` maps constraint keys switched off by local rules to the written
+    reason (:func:`engine.local_rules.apply_local_rules`): validation skips them and
+    reports say which were suppressed.
     """
 
     def __init__(
         self,
         types: Mapping[str, StructureDefinition],
         value_sets: Mapping[str, ValueSet] | None = None,
+        *,
+        suppressed: Mapping[str, str] | None = None,
     ) -> None:
-        self._types = dict(types)
-        self.value_sets: Mapping[str, ValueSet] = dict(value_sets or {})
+        self._types: Mapping[str, StructureDefinition] = (
+            types if isinstance(types, LazyMapping) else dict(types)
+        )
+        self.value_sets: Mapping[str, ValueSet] = (
+            value_sets if isinstance(value_sets, LazyMapping) else dict(value_sets or {})
+        )
+        self.suppressed: Mapping[str, str] = dict(suppressed or {})
 
     def __getitem__(self, name: str) -> StructureDefinition:
         return self._types[name]
