@@ -1,0 +1,175 @@
+"""Strict FHIRPath syntax: parse an expression into a lark tree, or say exactly what is wrong.
+
+fhirpathpy accepts malformed expressions silently (``Patient..name`` evaluates to empty),
+so every expression is checked here first, against a grammar that follows the official
+ANTLR grammar (``grammar.lark``). The parser is LALR with a contextual lexer, built once
+at import.
+
+    >>> parse("name.given.exists()").data
+    'invoke'
+    >>> is_valid("Patient..name")
+    False
+    >>> try:
+    ...     parse("Patient..name")
+    ... except FhirPathSyntaxError as error:
+    ...     print(error)
+    expected a name after '.', found '.' (line 1, column 9)
+      Patient..name
+              ^
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+__all__ = ["FhirPathSyntaxError", "is_valid", "parse"]
+
+_PARSER = lark.Lark(
+    (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8"),
+    parser="lalr",
+    lexer="contextual",
+    propagate_positions=True,
+    maybe_placeholders=True,
+)
+
+_OPERATORS = frozenset(
+    {"IMPLIES", "OR", "XOR", "AND", "IN", "CONTAINS", "EQUALITY_OP", "COMPARISON_OP", "UNION"}
+    | {"IS", "AS", "ADDITIVE_OP", "MULTIPLICATIVE_OP", "DIV", "MOD"}
+)
+_CLOSERS = {"RPAR": "')'", "RSQB": "']'", "RBRACE": "'}'", "COMMA": "','", "DOT": "'.'"}
+_PREVIOUS_TOKEN = re.compile(r"([A-Za-z0-9_$%`]+|[<>!=~]+|\S)\s*$")
+
+
+class FhirPathSyntaxError(ValueError):
+    """A FHIRPath expression does not follow the grammar.
+
+    ``line`` and ``column`` are 1-based and point at the offending text; ``str()`` gives a
+    one-line message followed by the expression's line and a caret under the position.
+    """
+
+    def __init__(self, message: str, expression: str, line: int, column: int) -> None:
+        self.message = message
+        self.expression = expression
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        lines = self.expression.splitlines() or [""]
+        text = lines[min(self.line, len(lines)) - 1].replace("\t", " ")
+        caret = " " * (self.column - 1) + "^"
+        return f"{self.message} (line {self.line}, column {self.column})\n  {text}\n  {caret}"
+
+
+def parse(expression: str) -> lark.Tree:
+    """Parse a FHIRPath expression; raise :class:`FhirPathSyntaxError` when it is malformed.
+
+    The tree's rule names are those of ``grammar.lark`` (``invoke``, ``member``,
+    ``function``, ``binary``, ``type_expression``…)::
+
+        >>> parse("a.where(b = 1)").children[1].data
+        'function'
+    """
+    if not expression.strip():
+        raise FhirPathSyntaxError("empty expression", expression, 1, 1)
+    try:
+        return _PARSER.parse(expression)
+    except UnexpectedInput as error:
+        raise _syntax_error(expression, error) from None
+
+
+def is_valid(expression: str) -> bool:
+    """True when ``expression`` is syntactically valid FHIRPath.
+
+    >>> is_valid("a | | b")
+    False
+    """
+    try:
+        parse(expression)
+    except FhirPathSyntaxError:
+        return False
+    return True
+
+
+def _syntax_error(expression: str, error: UnexpectedInput) -> FhirPathSyntaxError:
+    if isinstance(error, UnexpectedCharacters):
+        return _unexpected_character(expression, error)
+    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+        token = error.token
+        line, column = token.line or 1, token.column or 1
+        found = f"'{token}'"
+        if token == "*" and _char_before(expression, token.start_pos) == "/":
+            return FhirPathSyntaxError("unterminated comment '/*'", expression, line, column - 1)
+    else:
+        line, column = _end_position(expression)
+        found = "end of expression"
+    return FhirPathSyntaxError(
+        f"{_describe_expected(expression, _acceptable(error), line, column)}, found {found}",
+        expression,
+        line,
+        column,
+    )
+
+
+def _acceptable(error: UnexpectedInput) -> set[str]:
+    """The terminals the parser could take where it failed.
+
+    LALR error states over-approximate (their lookaheads are merged), so the parser is
+    replayed to the terminals that would actually be accepted.
+    """
+    interactive = getattr(error, "interactive_parser", None)
+    if interactive is not None:
+        return set(interactive.accepts())
+    return set(getattr(error, "expected", None) or ())
+
+
+def _unexpected_character(expression: str, error: UnexpectedCharacters) -> FhirPathSyntaxError:
+    position = error.pos_in_stream or 0
+    char = expression[position] if position < len(expression) else ""
+    message = {
+        "'": "unterminated string",
+        '"': "unterminated string",
+        "`": "unterminated delimited name",
+        "@": "malformed date/time literal",
+        "%": "malformed %constant",
+        "$": "unknown special name (expected $this, $index or $total)",
+    }.get(char, f"unexpected character {char!r}")
+    return FhirPathSyntaxError(message, expression, error.line, error.column)
+
+
+def _describe_expected(expression: str, expected: set[str], line: int, column: int) -> str:
+    before = _PREVIOUS_TOKEN.search(expression[: _offset(expression, line, column)])
+    where = f" after '{before.group(1)}'" if before else ""
+    # A number can start any operand and follows nothing, so it marks "an operand is due".
+    if "NUMBER" in expected:
+        return f"expected an expression{where}"
+    if "IDENTIFIER" in expected:
+        return f"expected a name{where}"
+    wanted = [shown for name, shown in _CLOSERS.items() if name in expected]
+    if "CALENDAR_UNIT" in expected:
+        wanted.append("a unit")
+    if _OPERATORS & expected:
+        wanted.append("an operator")
+    if "$END" in expected:
+        wanted.append("the end of the expression")
+    return f"expected {' or '.join(wanted) or 'something else'}{where}"
+
+
+def _offset(expression: str, line: int, column: int) -> int:
+    lines = expression.splitlines(keepends=True)
+    return sum(len(text) for text in lines[: line - 1]) + column - 1
+
+
+def _end_position(expression: str) -> tuple[int, int]:
+    """Line and column just past the last non-blank character."""
+    text = expression.rstrip()
+    line = text.count("\n") + 1
+    return line, len(text) - (text.rfind("\n") + 1) + 1
+
+
+def _char_before(expression: str, offset: int | None) -> str:
+    return expression[offset - 1] if offset else ""
