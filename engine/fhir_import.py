@@ -169,8 +169,10 @@ def _cardinality(
         raise DefinitionError(f"{path}: missing or invalid min {low!r}", source)
     if high == "*":
         return Cardinality(low, None)
-    if not isinstance(high, str) or not high.isdigit() or int(high) < low:
+    if not isinstance(high, str) or not high.isdigit():
         raise DefinitionError(f"{path}: missing or invalid max {high!r}", source)
+    if int(high) < low:
+        raise DefinitionError(f"{path}: max {high} is below min {low}", source)
     return Cardinality(low, int(high))
 
 
