@@ -1,0 +1,222 @@
+"""Per-occurrence checks that are not invariants: primitive formats, required bindings,
+reference targets.
+
+Each check is a small function taking what it needs and yielding :class:`Issue`
+values; what they check against (regular expressions, code lists, target types)
+comes from the definitions, never from this module.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.model import Definitions, ElementDefinition, TypeRef
+from engine.report import Issue
+
+# FHIR JSON represents each FHIRPath system type of a primitive's value in one JSON
+# kind (FHIR R5, JSON representation of primitive elements).
+_JSON_KIND_OF_SYSTEM_TYPE = {
+    "Boolean": "boolean",
+    "Integer": "integer",
+    "Decimal": "number",
+    "Integer64": "string",
+}
+
+_CODE_LIST = re.compile(r"^[^\s|]+(?: \| [^\s|]+)+$")
+_REFERENCE_TYPE = re.compile(
+    r"(?:^|/)([A-Z][A-Za-z0-9]*)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PrimitiveRule:
+    """How a primitive type's value must look in JSON, read from its definition."""
+
+    type_code: str
+    json_kind: str
+    regex: re.Pattern[str] | None
+
+
+def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | None:
+    """The JSON kind and format of ``type_code``'s values, or None when it is not loaded."""
+    sd = definitions.get(type_code)
+    if sd is None:
+        return None
+    value = sd.get(f"{type_code}.value")
+    if value is None:
+        for base in definitions.lineage(type_code)[1:]:
+            value = base.get(f"{base.name}.value")
+            if value is not None:
+                break
+    if value is None:
+        return None
+    system = value.types[0].code.rsplit(".", 1)[-1] if value.types else "String"
+    regex = re.compile(value.regex) if value.regex else None
+    return PrimitiveRule(type_code, _JSON_KIND_OF_SYSTEM_TYPE.get(system, "string"), regex)
+
+
+def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[Issue]:
+    """The JSON kind of the value, then its lexical form against the type's regex."""
+    if value is None:
+        return
+    kind = rule.json_kind
+    if kind == "boolean":
+        ok = isinstance(value, bool)
+    elif kind == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "number":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        yield Issue(
+            "error",
+            "value",
+            location,
+            f"The value {_show(value)} is not valid for type '{rule.type_code}': "
+            f"FHIR JSON represents it as a JSON {kind}",
+        )
+        return
+    if isinstance(value, str) and value == "":
+        yield Issue("error", "value", location, "A primitive value cannot be an empty string")
+        return
+    if rule.regex is not None and kind != "boolean":
+        text = value if isinstance(value, str) else repr(value)
+        if rule.regex.fullmatch(text) is None:
+            yield Issue(
+                "error",
+                "value",
+                location,
+                f"The value {_show(value)} is not a valid {rule.type_code}",
+            )
+
+
+def binding_codes(
+    definitions: Definitions, element: ElementDefinition, type_code: str | None
+) -> tuple[str, frozenset[tuple[str | None, str]]] | None:
+    """The name and ``(system, code)`` pairs a required binding allows, when they are known.
+
+    A required ``code`` element whose short description lists its codes
+    (``available | entered-in-error | inactive | unknown``) is held to that list: it is
+    the definition's own statement. Otherwise the value set data loaded with the
+    definitions is used; a value set that could not be enumerated is not checked.
+    """
+    binding = element.binding
+    if binding is None or binding.strength != "required":
+        return None
+    if type_code == "code" and _CODE_LIST.match(element.short):
+        return binding.value_set_name, frozenset((None, c) for c in element.short.split(" | "))
+    value_set = definitions.value_set(binding.value_set)
+    if value_set is None:
+        return None
+    return value_set.name, value_set.codes
+
+
+def check_binding(
+    name: str,
+    codes: frozenset[tuple[str | None, str]],
+    type_code: str | None,
+    value: Any,
+    location: str,
+) -> Iterator[Issue]:
+    """Codes of ``value`` (a code, Coding or CodeableConcept) against a required value set."""
+    if type_code in ("Coding", "CodeableConcept") and isinstance(value, dict):
+        codings = [value] if type_code == "Coding" else value.get("coding", [])
+        if not isinstance(codings, list):
+            return
+        pairs = [
+            (c.get("system"), c.get("code"))
+            for c in codings
+            if isinstance(c, dict) and isinstance(c.get("code"), str)
+        ]
+        if not pairs:
+            if type_code == "CodeableConcept":
+                yield Issue(
+                    "error",
+                    "code-invalid",
+                    location,
+                    f"No code provided, and a code is required from the value set '{name}'",
+                )
+            return
+        if not any(_allowed(codes, s, c) for s, c in pairs):
+            shown = ", ".join(f"{s}#{c}" if s else c for s, c in pairs)
+            yield Issue(
+                "error",
+                "code-invalid",
+                location,
+                f"None of the codes provided ({shown}) are in the required value set '{name}'",
+            )
+        return
+    if isinstance(value, str) and not _allowed(codes, None, value):
+        listed = sorted({c for _, c in codes})
+        shown = ", ".join(listed) if len(listed) <= 12 else ", ".join(listed[:12]) + ", …"
+        yield Issue(
+            "error",
+            "code-invalid",
+            location,
+            f"The value '{value}' is not in the required value set '{name}' ({shown})",
+        )
+
+
+def _allowed(codes: frozenset[tuple[str | None, str]], system: Any, code: str) -> bool:
+    if system is None or not isinstance(system, str):
+        return any(c == code for _, c in codes)
+    return (system, code) in codes or (None, code) in codes
+
+
+def check_reference(
+    type_ref: TypeRef,
+    value: Any,
+    resource: dict[str, Any],
+    location: str,
+) -> Iterator[Issue]:
+    """The type a Reference points to (from ``reference`` or ``type``) is an allowed target."""
+    allowed = type_ref.target_types
+    if not allowed or "Resource" in allowed or not isinstance(value, dict):
+        return
+    if type_ref.code == "CodeableReference":
+        value = value.get("reference")
+        location = f"{location}.reference"
+        if not isinstance(value, dict):
+            return
+    found: list[tuple[str, str]] = []
+    ref = value.get("reference")
+    if isinstance(ref, str):
+        implied = _referenced_type(ref, resource)
+        if implied is not None:
+            found.append((implied, f"the reference '{ref}'"))
+    declared = value.get("type")
+    if isinstance(declared, str) and declared:
+        found.append((declared.rstrip("/").rsplit("/", 1)[-1], f"the type '{declared}'"))
+    for target, why in found:
+        if target not in allowed:
+            yield Issue(
+                "error",
+                "structure",
+                location,
+                f"The type '{target}' implied by {why} is not a valid target for this element "
+                f"(must be one of {', '.join(allowed)})",
+            )
+
+
+def _referenced_type(ref: str, resource: dict[str, Any]) -> str | None:
+    if ref.startswith("#"):
+        contained = resource.get("contained")
+        if isinstance(contained, list):
+            for item in contained:
+                if isinstance(item, dict) and item.get("id") == ref[1:]:
+                    rtype = item.get("resourceType")
+                    return rtype if isinstance(rtype, str) else None
+        return None
+    match = _REFERENCE_TYPE.search(ref)
+    return match.group(1) if match else None
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "…'"
