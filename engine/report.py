@@ -4,7 +4,8 @@ An :class:`Issue` is a value, the way jsonschema's errors are: it carries where
 (a FHIRPath location), how bad (severity), what kind (a FHIR ``IssueType`` code)
 and, for invariant failures, which rule (the constraint key).
 
-    >>> issue = Issue("error", "invariant", "ImagingSelection", "Constraint failed: isl-1: '…'", "isl-1")
+    >>> issue = Issue("error", "invariant", "ImagingSelection",
+    ...               "Constraint failed: isl-1: '…'", "isl-1")
     >>> str(issue)
     "Error @ ImagingSelection: Constraint failed: isl-1: '…'"
 """

@@ -273,7 +273,8 @@ class Walker:
                         "error",
                         "structure",
                         base,
-                        f"'{name}' must be an array (maximum cardinality {el.cardinality.max_text})",
+                        f"'{name}' must be an array "
+                        f"(maximum cardinality {el.cardinality.max_text})",
                     )
                 items.append(raw)
         values, extensions = lists[0], (lists[1] if primitive else [])
@@ -312,7 +313,8 @@ class Walker:
                 "error",
                 "structure",
                 where,
-                f"'{child.json_name}' must be a JSON object ({code or 'BackboneElement'}), found {kind}",
+                f"'{child.json_name}' must be a JSON object ({code or 'BackboneElement'}), "
+                f"found {kind}",
             )
             return
         yield Occurrence(sd, el, code, item, None, where, resource, root_resource)
@@ -336,7 +338,8 @@ class Walker:
                 "error",
                 "structure",
                 where,
-                f"'{child.json_name}' must be a primitive {child.type_code} value, found {_json_kind(item)}",
+                f"'{child.json_name}' must be a primitive {child.type_code} value, "
+                f"found {_json_kind(item)}",
             )
             return
         if item_ext is not None and not isinstance(item_ext, dict):
