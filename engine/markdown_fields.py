@@ -25,7 +25,7 @@ from importlib import resources
 from typing import cast
 
 import lark
-from lark.exceptions import UnexpectedInput
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from engine.fhirpath.syntax import FhirPathSyntaxError
 from engine.fhirpath.syntax import parse as parse_fhirpath
@@ -380,8 +380,11 @@ def _parse(start: str, text: str, source: Source, message: str) -> lark.Tree:
     try:
         return _parse_cached(start, text)
     except UnexpectedInput as error:
-        column = getattr(error, "column", None)
-        where = f" at column {column}" if isinstance(column, int) and column > 0 else ""
+        if isinstance(error, UnexpectedToken) and error.token.type == "$END":
+            where = ": it ends too early"
+        else:
+            column = getattr(error, "column", None)
+            where = f" at column {column}" if isinstance(column, int) and column > 0 else ""
         raise DefinitionError(f"{message}{where}", source) from None
 
 
