@@ -21,6 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+_SYSTEM_TYPES = "http://hl7.org/fhirpath/System."
+_FHIR_TYPE = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 _COMMAND = "python tools/extract_r5_fhirpath_fixtures.py <hl7.fhir.r5.core package dir> <out dir>"
 
 
@@ -90,25 +92,34 @@ def _element_trees(definitions: list[dict[str, Any]]) -> dict[str, Any]:
             "kind": sd["kind"],
             "abstract": sd.get("abstract", False),
             "base": base.rsplit("/", 1)[-1] if base else None,
-            "elements": [_element(e) for e in sd["differential"]["element"]],
+            "elements": [_element(sd, e) for e in sd["differential"]["element"]],
         }
     return trees
 
 
-def _element(element: dict[str, Any]) -> list[Any]:
-    types = [
-        t["code"] if "targetProfile" not in t else [t["code"], t["targetProfile"]]
-        for t in element.get("type", [])
-        # The types of a primitive's value are FHIRPath system types, not FHIR types.
-        if not t["code"].startswith("http://hl7.org/fhirpath/System.")
-    ]
+def _element(sd: dict[str, Any], element: dict[str, Any]) -> list[Any]:
     return [
         element["path"],
         element.get("min", 0),
         element.get("max", "*"),
-        types,
+        [_type(sd, element, t) for t in element.get("type", []) if _type(sd, element, t)],
         element.get("contentReference"),
     ]
+
+
+def _type(sd: dict[str, Any], element: dict[str, Any], type_: dict[str, Any]) -> Any:
+    code = type_["code"]
+    if code.startswith(_SYSTEM_TYPES):
+        # A primitive's own value has a FHIRPath system type, not a FHIR one.
+        if sd["kind"] == "primitive-type" and element["path"].endswith(".value"):
+            return None
+        code = next(
+            (e["valueUrl"] for e in type_.get("extension", []) if e["url"] == _FHIR_TYPE),
+            None,
+        )
+        if code is None:
+            return None
+    return code if "targetProfile" not in type_ else [code, type_["targetProfile"]]
 
 
 if __name__ == "__main__":

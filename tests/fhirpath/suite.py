@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SUITE = FIXTURES / "fhirpath-suite"
@@ -68,4 +71,28 @@ def r5_constraints() -> dict[str, Any]:
 def suite_input(name: str) -> Any:
     """A suite input resource as JSON (the XML inputs' JSON renderings)."""
     path = SUITE / "input" / "json-r5" / name.replace(".xml", ".json")
-    return json.loads(path.read_text(encoding="utf-8"))
+    # Decimals stay exact, with their written precision, as FHIR requires.
+    return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def rendered(value: Any) -> str:
+    """A result value written as the suite writes expected outputs."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, FP_Quantity):
+        return f"{value.value} {value.unit}"
+    if isinstance(value, FP_Time):
+        return f"@T{value.asStr}"
+    if isinstance(value, FP_DateTime):
+        return f"@{value.asStr}"
+    return str(value)
+
+
+def output_matches(value: Any, expected_type: str, expected: str) -> bool:
+    """Whether one result value is the expected output (decimals: same value and places)."""
+    if expected_type == "decimal" and isinstance(value, Decimal | int):
+        wanted = Decimal(expected)
+        return Decimal(value) == wanted and Decimal(value).as_tuple().exponent == (
+            wanted.as_tuple().exponent
+        )
+    return rendered(value) == expected

@@ -1,0 +1,211 @@
+"""Compile a FHIRPath expression once, evaluate it on each occurrence of an element.
+
+:func:`compile_expression` checks the syntax with the strict grammar
+(:mod:`engine.fhirpath.syntax`), has fhirpathpy parse the expression once, and returns
+a :class:`CompiledExpression`. Calling that evaluates on one occurrence, with the
+environment the HL7 validator gives a constraint: ``%context`` is the occurrence,
+``%resource`` the resource that contains it, ``%rootResource`` the root (the container
+of a contained resource), ``%ucum`` the UCUM system URL.
+
+    >>> is_rule = compile_expression("seriesUid.exists() or imageRegion3D.exists()")
+    >>> resource = {"resourceType": "ImagingSelection", "seriesUid": "1.2.3"}
+    >>> is_rule(resource, focus_path="ImagingSelection", resource=resource,
+    ...         root_resource=resource)
+    [True]
+
+Per call, only the evaluation itself runs: the invocation table (fhirpathpy's functions
+plus :data:`engine.fhirpath.functions.FUNCTIONS`) is built once, where
+``fhirpathpy.compile`` would rebuild it, wrapping every user function, on every call.
+Any error inside fhirpathpy surfaces as :class:`FhirPathEvaluationError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lark
+from fhirpathpy.engine import do_eval, util
+from fhirpathpy.engine.invocations.constants import constants
+from fhirpathpy.engine.nodes import FP_Type, ResourceNode, TypeInfo
+from fhirpathpy.parser import parse as fhirpathpy_parse
+
+from engine.fhirpath import navigation
+from engine.fhirpath.functions import FUNCTIONS
+from engine.fhirpath.syntax import parse
+
+__all__ = ["CompiledExpression", "FhirPathEvaluationError", "compile_expression", "evaluate"]
+
+UCUM = "http://unitsofmeasure.org"
+
+_FHIRPATHPY_KEYWORDS = frozenset(
+    {"div", "mod", "and", "or", "xor", "implies", "true", "false"}
+    | {
+        unit + plural
+        for unit in ("year", "month", "week", "day", "hour", "minute", "second", "millisecond")
+        for plural in ("", "s")
+    }
+)
+
+navigation.install()
+
+
+class FhirPathEvaluationError(Exception):
+    """Evaluating an expression failed; the message is the underlying error's text."""
+
+    def __init__(self, message: str, expression: str) -> None:
+        self.message = message
+        self.expression = expression
+        super().__init__(message)
+
+
+class CompiledExpression:
+    """A syntax-checked FHIRPath expression, ready to evaluate on many occurrences.
+
+    ``model`` is a fhirpathpy model (see :func:`engine.fhirpath.typeinfo.fhirpathpy_model`);
+    it gives choice elements (``value[x]``) and type tests (``is``, ``ofType``) their
+    meaning.
+    """
+
+    __slots__ = ("expression", "tree", "_ast", "_model")
+
+    def __init__(self, expression: str, model: Mapping[str, Any] | None = None) -> None:
+        self.expression = expression
+        #: The strict grammar's parse tree (for analysis).
+        self.tree: lark.Tree = parse(expression)
+        self._ast = _fhirpathpy_ast(expression, self.tree)
+        self._model = model
+
+    def __call__(
+        self,
+        focus: Any,
+        *,
+        focus_path: str,
+        resource: Any,
+        root_resource: Any,
+        focus_extension: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Evaluate on one occurrence; return the result collection as plain values.
+
+        ``focus`` is the occurrence's JSON (a dict for a complex type or resource, the
+        value for a primitive, ``None`` for a primitive that only has extensions);
+        ``focus_path`` its type path as the model knows it (``ImagingSelection``,
+        ``ImagingSelection.instance``, ``Identifier``, ``string``); ``focus_extension``
+        the primitive's ``_name`` object; ``variables`` extra ``%name`` constants.
+        Raises :class:`FhirPathEvaluationError` when evaluation fails.
+        """
+        if isinstance(focus, Mapping) and "resourceType" in focus:
+            # A resource at the root keeps fhirpathpy's handling of a leading type name.
+            root: Any = focus
+        else:
+            root = ResourceNode.create_node(focus, focus_path, focus_extension)
+        environment = {
+            "ucum": UCUM,
+            "context": root,
+            "resource": resource,
+            "rootResource": root_resource,
+            **(variables or {}),
+        }
+        ctx = {
+            "dataRoot": [root],
+            "vars": environment,
+            "model": self._model,
+            "userInvocationTable": FUNCTIONS,
+            navigation.MERGED_PRIMITIVES: True,
+        }
+        constants.reset()
+        # fhirpathpy reads the model for type tests from a class attribute.
+        TypeInfo.model = self._model  # type: ignore[assignment]
+        try:
+            return _plain(do_eval(ctx, [root], self._ast))
+        except RecursionError:
+            raise FhirPathEvaluationError("expression too deeply nested", self.expression) from None
+        except Exception as error:  # fhirpathpy raises bare Exceptions of many kinds
+            raise FhirPathEvaluationError(_message(error), self.expression) from error
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.expression!r})"
+
+
+def compile_expression(
+    expression: str, model: Mapping[str, Any] | None = None
+) -> CompiledExpression:
+    """Syntax-check and compile ``expression`` once.
+
+    Raises :class:`engine.fhirpath.syntax.FhirPathSyntaxError` when it is malformed.
+    """
+    return CompiledExpression(expression, model)
+
+
+def evaluate(
+    expression: str,
+    resource: Mapping[str, Any],
+    *,
+    model: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """Evaluate ``expression`` once on a whole resource (for tests and tools).
+
+    >>> evaluate("name.given", {"resourceType": "Patient", "name": [{"given": ["Jim"]}]})
+    ['Jim']
+    """
+    compiled = compile_expression(expression, model)
+    return compiled(
+        resource,
+        focus_path=str(resource.get("resourceType", "")),
+        resource=resource,
+        root_resource=resource,
+        variables=variables,
+    )
+
+
+def _fhirpathpy_ast(expression: str, tree: lark.Tree) -> dict[str, Any]:
+    """fhirpathpy's parse of the expression (its ``entireExpression`` child)."""
+    return fhirpathpy_parse(_for_fhirpathpy(expression, tree))["children"][0]
+
+
+def _for_fhirpathpy(expression: str, tree: lark.Tree) -> str:
+    """The expression as fhirpathpy's stricter ANTLR grammar reads it.
+
+    Double-quoted strings (accepted, as by the HL7 Java engine) become single-quoted, and
+    member names that its grammar reserves (``text.div``) are put in backticks.
+    """
+    edits: list[tuple[int, int, str]] = []
+    for token in tree.scan_values(lambda v: isinstance(v, lark.Token) and v.type == "STRING"):
+        if token.startswith('"'):
+            body = token[1:-1].replace('\\"', '"').replace("'", "\\'")
+            edits.append((token.start_pos or 0, len(token), f"'{body}'"))
+    for member in tree.find_data("member"):
+        name = member.children[0].children[0]
+        if (
+            isinstance(name, lark.Token)
+            and name.type == "IDENTIFIER"
+            and name in _FHIRPATHPY_KEYWORDS
+        ):
+            edits.append((name.start_pos or 0, len(name), f"`{name}`"))
+    for start, length, text in sorted(edits, reverse=True):
+        expression = expression[:start] + text + expression[start + length :]
+    return expression
+
+
+def _plain(collection: list[Any]) -> list[Any]:
+    """Node data as plain values; value-less primitives (only extensions) are dropped."""
+    result = []
+    for item in collection:
+        data = util.get_data(item)
+        if data is None:
+            continue
+        if (
+            isinstance(data, Mapping)
+            and not isinstance(data, FP_Type)
+            and set(data) == {"extension"}
+        ):
+            continue
+        result.append(data)
+    return result
+
+
+def _message(error: Exception) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,218 @@
+"""FHIRPath functions fhirpathpy lacks (or gets wrong for FHIR data), as an invocation table.
+
+The table has fhirpathpy's own format, ``name -> {"fn": fn(ctx, inputs, *params),
+"arity": {count: [param kinds]}}``, and is used as-is (not through fhirpathpy's
+``process_user_invocation_table``, which would unwrap the input nodes on every call and
+lose what a primitive's node carries: its extensions, its FHIR type). Functions here
+therefore receive fhirpathpy nodes and unwrap them themselves.
+
+- ``hasValue()``: a single primitive with a value (not just extensions);
+- ``htmlChecks()``: narrative XHTML rules (:mod:`engine.fhirpath.xhtml`);
+- ``lowBoundary([precision])``, ``highBoundary([precision])``: decimals, quantities,
+  dates, date-times and times (:mod:`engine.fhirpath.boundaries`);
+- ``comparable(quantity)``: whether two quantities' units can be compared, and
+  ``<``, ``>``, ``<=``, ``>=`` able to order quantities (:mod:`engine.fhirpath.quantities`);
+- ``=``, ``!=`` and the orderings compare date/time elements as dates and times
+  (fhirpathpy compares them as strings);
+- ``children()``, ``descendants()``, ``extension(url)``: FHIR-aware navigation that keeps
+  a primitive and its extensions together (:mod:`engine.fhirpath.navigation`).
+
+Functions FHIR constraints use that need outside knowledge (``resolve()``,
+``memberOf()``, ``conformsTo()``) are deliberately absent: see :data:`UNSUPPORTED`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, cast
+
+from fhirpathpy.engine import util
+from fhirpathpy.engine.invocations import invocation_registry
+from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, ResourceNode
+
+from engine.fhirpath import navigation
+from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
+from engine.fhirpath.quantities import quantity_order, units_comparable
+from engine.fhirpath.xhtml import html_problems
+
+__all__ = ["FUNCTIONS", "UNSUPPORTED"]
+
+#: Functions FHIR constraints call that this engine cannot evaluate, with the reason.
+UNSUPPORTED: Mapping[str, str] = {
+    "resolve": "resolving references needs the referenced resources",
+    "memberOf": "value-set membership needs a terminology service",
+    "conformsTo": "profile conformance needs the profiles",
+    "hasTemplateIdOf": "CDA templates are not supported",
+}
+
+_Function = dict[str, Any]
+_BUILT_IN = cast(Mapping[str, _Function], invocation_registry)
+_DATE_TYPES = frozenset({"date"})
+_DATETIME_TYPES = frozenset({"dateTime", "instant"})
+_QUANTITY_TYPES = frozenset({"Quantity", "Age", "Count", "Distance", "Duration"})
+_QUANTITY_TYPES |= {"SimpleQuantity", "MoneyQuantity"}
+
+
+def has_value(ctx: dict[str, Any], inputs: list[Any]) -> bool:
+    """FHIRPath ``hasValue()``: one primitive that has a value, not only extensions."""
+    if len(inputs) != 1:
+        return False
+    data = util.get_data(inputs[0])
+    return data is not None and not isinstance(data, Mapping | list)
+
+
+def html_checks(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
+    """FHIRPath ``htmlChecks()``: true when a single string is acceptable narrative XHTML;
+    empty for anything that is not one string."""
+    if len(inputs) != 1:
+        return []
+    text = util.get_data(inputs[0])
+    if not isinstance(text, str):
+        return []
+    return [not html_problems(text)]
+
+
+def low_boundary(ctx: dict[str, Any], inputs: list[Any], precision: Any = None) -> list[Any]:
+    """FHIRPath ``lowBoundary([precision])``."""
+    return _boundary(inputs, precision, high=False)
+
+
+def high_boundary(ctx: dict[str, Any], inputs: list[Any], precision: Any = None) -> list[Any]:
+    """FHIRPath ``highBoundary([precision])``."""
+    return _boundary(inputs, precision, high=True)
+
+
+def comparable(ctx: dict[str, Any], inputs: list[Any], other: list[Any]) -> list[bool]:
+    """FHIRPath ``comparable(quantity)``: true when both quantities' units measure the
+    same kind of thing (so that the two can be compared)."""
+    if len(inputs) != 1 or len(other) != 1:
+        return []
+    left, right = _quantity(inputs[0]), _quantity(other[0])
+    if left is None or right is None:
+        return []
+    return [units_comparable(left.unit, right.unit)]
+
+
+def _ordering(name: str, test: Callable[[int], bool]) -> _Function:
+    """fhirpathpy's comparison operator ``name``, made able to order quantities and to
+    compare date/time elements as dates and times rather than as strings."""
+    original = _BUILT_IN[name]["fn"]
+
+    def compare(ctx: dict[str, Any], left: list[Any], right: list[Any]) -> Any:
+        if len(left) == 1 and len(right) == 1:
+            a, b = _quantity(left[0]), _quantity(right[0])
+            if a is not None and b is not None:
+                order = quantity_order(Decimal(a.value), a.unit, Decimal(b.value), b.unit)
+                return [] if order is None else test(order)
+        return original(ctx, _temporal(left), _temporal(right))
+
+    return {**_BUILT_IN[name], "fn": compare}
+
+
+def _equality(name: str) -> _Function:
+    """fhirpathpy's (in)equality operator ``name``, comparing date/time elements as dates
+    and times (so that different precisions give empty, not false)."""
+    original = _BUILT_IN[name]["fn"]
+
+    def compare(ctx: dict[str, Any], left: list[Any], right: list[Any]) -> Any:
+        return original(ctx, _temporal(left), _temporal(right))
+
+    return {**_BUILT_IN[name], "fn": compare}
+
+
+def single(ctx: dict[str, Any], inputs: list[Any]) -> list[Any]:
+    """FHIRPath ``single()``: an error for more than one item (fhirpathpy returns an error
+    marker as if it were a value)."""
+    if len(inputs) > 1:
+        raise ValueError(f"single() expects at most one item, got {len(inputs)}")
+    return inputs
+
+
+def _temporal(collection: list[Any]) -> list[Any]:
+    """A singleton date, dateTime, instant or time element as fhirpathpy's date/time value."""
+    if len(collection) != 1 or not isinstance(collection[0], ResourceNode):
+        return collection
+    node = collection[0]
+    if not isinstance(node.data, str):
+        return collection
+    if node.path in _DATE_TYPES | _DATETIME_TYPES:
+        return [FP_DateTime(node.data)]
+    if node.path == "time":
+        return [FP_Time(node.data)]
+    return collection
+
+
+def _boundary(inputs: list[Any], precision: Any, *, high: bool) -> list[Any]:
+    if len(inputs) != 1:
+        return []
+    places = None if precision is None or precision == [] else int(precision)
+    item = inputs[0]
+    value = util.get_data(item)
+    type_name = item.path if isinstance(item, ResourceNode) else None
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | Decimal):
+        bound = decimal_boundary(value, places, high=high)
+        return [] if bound is None else [bound]
+    quantity = _quantity(item)
+    if quantity is not None:
+        bound = decimal_boundary(Decimal(quantity.value), places, high=high)
+        return [] if bound is None else [FP_Quantity(bound, quantity.unit)]
+    if isinstance(value, FP_Time) or (type_name == "time" and isinstance(value, str)):
+        text = time_boundary(_text(value), places, high=high)
+        return [] if text is None else [FP_Time(text)]
+    if isinstance(value, FP_DateTime | str):
+        text = _text(value)
+        untyped = isinstance(value, str) and type_name not in _DATE_TYPES | _DATETIME_TYPES
+        # An untyped string has a boundary only when it is written as a date-time.
+        if untyped and not re.match(r"^\d{4}(-\d{2}){0,2}(T|$)", text):
+            return []
+        is_date = type_name in _DATE_TYPES or (isinstance(value, FP_DateTime) and "T" not in text)
+        bound_text = datetime_boundary(text, places, high=high, is_date=is_date)
+        return [] if bound_text is None else [FP_DateTime(bound_text)]
+    return []
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, FP_Time | FP_DateTime):
+        return str(value.asStr)
+    return str(value)
+
+
+def _quantity(item: Any) -> FP_Quantity | None:
+    """A quantity literal, or a Quantity-typed element, as an ``FP_Quantity``."""
+    value = util.get_data(item)
+    if isinstance(value, FP_Quantity):
+        return value
+    type_name = item.path if isinstance(item, ResourceNode) else None
+    is_quantity = isinstance(value, Mapping) and "value" in value
+    if is_quantity and (type_name in _QUANTITY_TYPES or "code" in value or "unit" in value):
+        unit = value.get("code") or value.get("unit") or "1"
+        return FP_Quantity(util.get_data(value["value"]), f"'{unit}'")
+    return None
+
+
+def _entry(fn: Callable[..., Any], arity: dict[int, list[str]] | None = None) -> _Function:
+    return {"fn": fn} if arity is None else {"fn": fn, "arity": arity}
+
+
+#: The invocation table handed to fhirpathpy (merged over its own functions).
+FUNCTIONS: Mapping[str, _Function] = {
+    "hasValue": _entry(has_value),
+    "htmlChecks": _entry(html_checks),
+    "lowBoundary": _entry(low_boundary, {0: [], 1: ["Integer"]}),
+    "highBoundary": _entry(high_boundary, {0: [], 1: ["Integer"]}),
+    "comparable": _entry(comparable, {1: ["Any"]}),
+    "children": _entry(navigation.children),
+    "descendants": _entry(navigation.descendants),
+    "extension": _entry(navigation.extension, {1: ["String"]}),
+    "single": _entry(single),
+    "<": _ordering("<", lambda order: order < 0),
+    ">": _ordering(">", lambda order: order > 0),
+    "<=": _ordering("<=", lambda order: order <= 0),
+    ">=": _ordering(">=", lambda order: order >= 0),
+    "=": _equality("="),
+    "!=": _equality("!="),
+}
