@@ -363,7 +363,9 @@ class Definitions(Mapping[str, StructureDefinition]):
     compiled rules loader, :func:`engine.rules_loader.load_rules`, does this).
     ``suppressed`` maps constraint keys switched off by local rules to the written
     reason (:func:`engine.local_rules.apply_local_rules`): validation skips them and
-    reports say which were suppressed.
+    reports say which were suppressed. ``constraint_owners`` (constraint key → the names of
+    the types defining it) lets lazily loaded definitions answer :meth:`constraint_owners`
+    without loading every type; without it the answer is computed from the types.
     """
 
     def __init__(
@@ -372,6 +374,7 @@ class Definitions(Mapping[str, StructureDefinition]):
         value_sets: Mapping[str, ValueSet] | None = None,
         *,
         suppressed: Mapping[str, str] | None = None,
+        constraint_owners: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._types: Mapping[str, StructureDefinition] = (
             types if isinstance(types, LazyMapping) else dict(types)
@@ -380,6 +383,22 @@ class Definitions(Mapping[str, StructureDefinition]):
             value_sets if isinstance(value_sets, LazyMapping) else dict(value_sets or {})
         )
         self.suppressed: Mapping[str, str] = dict(suppressed or {})
+        self._owners = dict(constraint_owners) if constraint_owners is not None else None
+
+    def constraint_owners(self) -> Mapping[str, tuple[str, ...]]:
+        """Every constraint key → the names of the types defining it (FHIR scopes keys by
+        type, so a few keys, like R5's ``cnl-0``, belong to several).
+
+            >>> defs.constraint_owners()["isl-1"]
+            ('ImagingSelection',)
+        """
+        if self._owners is None:
+            owners: dict[str, tuple[str, ...]] = {}
+            for name, sd in self.items():
+                for c in sd.constraints:
+                    owners[c.key] = (*owners.get(c.key, ()), name)
+            self._owners = owners
+        return self._owners
 
     def __getitem__(self, name: str) -> StructureDefinition:
         return self._types[name]
