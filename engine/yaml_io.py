@@ -41,40 +41,61 @@ def load_yaml(text: str, file: str) -> Any:
 
 
 def line_of(text: str, path: YamlPath) -> int:
-    """The 1-based line where the node at ``path`` starts (for a mapping key: the key's
+    """The 1-based line where the node at ``path`` starts (for a mapping entry: its key's
     line); the deepest existing node's line when the path goes further than the document."""
-    node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
-    line = 1
-    for step in path:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            entry = next(
-                (
-                    (k, v)
-                    for k, v in node.value
-                    if isinstance(k, yaml.ScalarNode) and k.value == step
-                ),
-                None,
-            )
-            if entry is None:
-                return line
-            line = entry[0].start_mark.line + 1
-            node = entry[1]
-            continue
-        if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
+    return LineIndex(text).line(path)
+
+
+class LineIndex:
+    """Lines of the nodes of one YAML document, composed once for many look-ups.
+
+    >>> LineIndex("a:\\n  - x: 1\\n  - y: 2\\n").line(("a", 1))
+    3
+    """
+
+    def __init__(self, text: str) -> None:
+        self._root: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+
+    def line(self, path: YamlPath) -> int:
+        """See :func:`line_of`."""
+        node = self._root
+        line = 1
+        for step in path:
+            if node is None:
+                break
             line = node.start_mark.line + 1
-            continue
+            if isinstance(node, yaml.MappingNode):
+                entry = next(
+                    (
+                        (k, v)
+                        for k, v in node.value
+                        if isinstance(k, yaml.ScalarNode) and k.value == step
+                    ),
+                    None,
+                )
+                if entry is None:
+                    return line
+                line = entry[0].start_mark.line + 1
+                node = entry[1]
+                continue
+            if (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(step, int)
+                and step < len(node.value)
+            ):
+                node = node.value[step]
+                line = node.start_mark.line + 1
+                continue
+            return line
+        if node is not None and not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            line = node.start_mark.line + 1
         return line
-    if node is not None and not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-        line = node.start_mark.line + 1
-    return line
 
 
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-_FLOW_INDICATORS = frozenset(",[]{}?:")
+_FLOW_INDICATORS = frozenset(",[]{}?")
+# Inside [...] or {...} a colon ends a plain scalar before a space, an indicator or the end.
+_FLOW_COLON = re.compile(r":(?=[\s,\[\]{}]|$)")
 # Characters a plain or double-quoted scalar cannot hold as they are: YAML's
 # non-printables plus the ones it reads as line breaks or a byte-order mark.
 _NEEDS_ESCAPE = re.compile(
@@ -115,7 +136,7 @@ def _is_plain(value: str, flow: bool) -> bool:
         return False
     if ": " in value or " #" in value or value.endswith(":") or _NEEDS_ESCAPE.search(value):
         return False
-    if flow and not _FLOW_INDICATORS.isdisjoint(value):
+    if flow and (not _FLOW_INDICATORS.isdisjoint(value) or _FLOW_COLON.search(value)):
         return False
     resolved = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
     return bool(resolved == "tag:yaml.org,2002:str")
