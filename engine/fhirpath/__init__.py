@@ -1,13 +1,16 @@
 """The FHIRPath layer: strict syntax, static analysis, evaluation and the functions
 fhirpathpy lacks."""
 
+from engine.fhirpath.analysis import functions_used, unknown_elements
 from engine.fhirpath.evaluate import (
     CompiledExpression,
     FhirPathEvaluationError,
     compile_expression,
     evaluate,
+    supported_functions,
 )
 from engine.fhirpath.syntax import FhirPathSyntaxError, is_valid, parse
+from engine.fhirpath.typeinfo import fhirpathpy_model
 
 __all__ = [
     "CompiledExpression",
@@ -15,6 +18,10 @@ __all__ = [
     "FhirPathSyntaxError",
     "compile_expression",
     "evaluate",
+    "fhirpathpy_model",
+    "functions_used",
     "is_valid",
     "parse",
+    "supported_functions",
+    "unknown_elements",
 ]

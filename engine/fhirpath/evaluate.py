@@ -26,6 +26,7 @@ from typing import Any
 
 import lark
 from fhirpathpy.engine import do_eval, util
+from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import FP_Type, ResourceNode, TypeInfo
 from fhirpathpy.parser import parse as fhirpathpy_parse
@@ -34,7 +35,13 @@ from engine.fhirpath import navigation
 from engine.fhirpath.functions import FUNCTIONS
 from engine.fhirpath.syntax import parse
 
-__all__ = ["CompiledExpression", "FhirPathEvaluationError", "compile_expression", "evaluate"]
+__all__ = [
+    "CompiledExpression",
+    "FhirPathEvaluationError",
+    "compile_expression",
+    "evaluate",
+    "supported_functions",
+]
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -48,6 +55,10 @@ _FHIRPATHPY_KEYWORDS = frozenset(
 )
 
 navigation.install()
+
+_SUPPORTED = frozenset(
+    name for name in {**invocation_registry, **FUNCTIONS} if name.isidentifier()
+) - {"containsOp", "inOp", "isOp", "asOp", "and", "or", "xor", "implies", "div", "mod"}
 
 
 class FhirPathEvaluationError(Exception):
@@ -136,6 +147,20 @@ def compile_expression(
     Raises :class:`engine.fhirpath.syntax.FhirPathSyntaxError` when it is malformed.
     """
     return CompiledExpression(expression, model)
+
+
+def supported_functions() -> frozenset[str]:
+    """The names of the functions an expression may call (fhirpathpy's and ours).
+
+    Compare with :func:`engine.fhirpath.analysis.functions_used` to tell, before
+    evaluating, that a constraint needs a function this engine lacks (``resolve``…).
+
+        >>> {"exists", "hasValue", "lowBoundary"} <= supported_functions()
+        True
+        >>> "resolve" in supported_functions()
+        False
+    """
+    return _SUPPORTED
 
 
 def evaluate(

@@ -21,6 +21,7 @@ at import.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import lark
@@ -28,12 +29,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 __all__ = ["FhirPathSyntaxError", "is_valid", "parse"]
 
+# Tokens keep their positions; tree positions and placeholders would only slow parsing.
 _PARSER = lark.Lark(
     (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8"),
     parser="lalr",
     lexer="contextual",
-    propagate_positions=True,
-    maybe_placeholders=True,
+    propagate_positions=False,
+    maybe_placeholders=False,
 )
 
 _OPERATORS = frozenset(
@@ -65,11 +67,14 @@ class FhirPathSyntaxError(ValueError):
         return f"{self.message} (line {self.line}, column {self.column})\n  {text}\n  {caret}"
 
 
+@lru_cache(maxsize=8192)
 def parse(expression: str) -> lark.Tree:
     """Parse a FHIRPath expression; raise :class:`FhirPathSyntaxError` when it is malformed.
 
     The tree's rule names are those of ``grammar.lark`` (``invoke``, ``member``,
-    ``function``, ``binary``, ``type_expression``…)::
+    ``function``, ``binary``, ``type_expression``…). Trees are cached and shared (the
+    loader's analysis and the rule compiler parse the same expressions): do not modify
+    them::
 
         >>> parse("a.where(b = 1)").children[1].data
         'function'
