@@ -1,6 +1,23 @@
-"""fhir-invariants: a FHIRPath-driven generic invariant engine for FHIR."""
+"""fhir-invariants: a FHIRPath-driven generic invariant engine for FHIR.
+
+    >>> import engine
+    >>> validator = engine.Validator(engine.load_definitions("definitions"))
+    >>> report = validator.validate(resource)
+    >>> report.valid, [str(issue) for issue in report.issues]
+"""
 
 from engine.markdown import load_definitions
 from engine.model import DefinitionError, Definitions, StructureDefinition
+from engine.report import Issue, Report
+from engine.validator import Validator, validate
 
-__all__ = ["Definitions", "DefinitionError", "StructureDefinition", "load_definitions"]
+__all__ = [
+    "DefinitionError",
+    "Definitions",
+    "Issue",
+    "Report",
+    "StructureDefinition",
+    "Validator",
+    "load_definitions",
+    "validate",
+]

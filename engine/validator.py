@@ -1,0 +1,207 @@
+"""The validator: definitions in, issues out.
+
+    >>> import engine
+    >>> validator = engine.Validator(engine.load_definitions("definitions"))
+    >>> report = validator.validate({"resourceType": "ImagingSelection", "status": "available",
+    ...                              "code": {"text": "x"}})
+    >>> [i.key for i in report.issues if i.code == "invariant"]
+    ['isl-1']
+
+Every constraint comes from the definitions and is evaluated with fhirpathpy, compiled
+once per validator. The walker (:mod:`engine.walker`) places each element occurrence
+in the model; the checks in :mod:`engine.checks` and the invariants here examine it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.checks import (
+    PrimitiveRule,
+    binding_codes,
+    check_binding,
+    check_primitive,
+    check_reference,
+    primitive_rule,
+)
+from engine.fhirpath.analysis import functions_used
+from engine.fhirpath.evaluate import (
+    CompiledExpression,
+    FhirPathEvaluationError,
+    compile_expression,
+    supported_functions,
+)
+from engine.fhirpath.typeinfo import fhirpathpy_model
+from engine.model import Constraint, Definitions, ElementDefinition, StructureDefinition
+from engine.report import Issue, Report
+from engine.walker import Occurrence, Walker
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A constraint ready to run: compiled, or the reason it cannot be."""
+
+    constraint: Constraint
+    compiled: CompiledExpression | None
+    not_evaluated: str | None = None
+
+
+class Validator:
+    """Validates FHIR resources (parsed JSON) against loaded definitions.
+
+    Compiles each constraint expression once, on first use of the type that needs it,
+    and is safe to reuse for any number of resources.
+    """
+
+    def __init__(self, definitions: Definitions) -> None:
+        self.definitions = definitions
+        self._walker = Walker(definitions)
+        self._model = fhirpathpy_model(definitions)
+        self._supported = supported_functions()
+        self._compiled: dict[str, CompiledExpression] = {}
+        self._rules: dict[tuple[str, str, str | None], tuple[_Rule, ...]] = {}
+        self._primitive_rules: dict[str, PrimitiveRule | None] = {}
+        suppressed: Mapping[str, str] = getattr(definitions, "suppressed", {}) or {}
+        self.suppressed: Mapping[str, str] = dict(suppressed)
+
+    def validate(self, resource: Any) -> Report:
+        """Validate one resource and collect every issue into a :class:`Report`."""
+        return Report.of(self.iter_issues(resource), resource, sorted(self.suppressed.items()))
+
+    def is_valid(self, resource: Any) -> bool:
+        """True when the resource has no error or fatal issue."""
+        return self.validate(resource).valid
+
+    def iter_issues(self, resource: Any) -> Iterator[Issue]:
+        """Yield the issues of one resource lazily, in document order.
+
+        Constraints that cannot be evaluated here (they need ``resolve()``, a terminology
+        server…) are reported once per resource, at the end, as information.
+        """
+        not_evaluated: dict[str, tuple[str, str]] = {}
+        for item in self._walker.walk(resource):
+            if isinstance(item, Issue):
+                yield item
+            else:
+                yield from self._check(item, not_evaluated)
+        for key, (location, reason) in not_evaluated.items():
+            yield Issue("information", "informational", location, reason, key)
+
+    # -- per occurrence -------------------------------------------------------------------
+
+    def _check(self, occ: Occurrence, not_evaluated: dict[str, tuple[str, str]]) -> Iterator[Issue]:
+        code = occ.type_code
+        if code is not None and self._walker.is_primitive(code):
+            rule = self._primitive_rule(code)
+            if rule is not None:
+                yield from check_primitive(rule, occ.value, occ.location)
+        codes = binding_codes(self.definitions, occ.element, code)
+        if codes is not None:
+            yield from check_binding(codes[0], codes[1], code, occ.value, occ.location)
+        if code in ("Reference", "CodeableReference"):
+            for type_ref in occ.element.types:
+                if type_ref.code == code:
+                    yield from check_reference(type_ref, occ.value, occ.resource, occ.location)
+        for rule in self._rules_for(occ):
+            key = rule.constraint.key
+            if key in self.suppressed:
+                continue
+            if rule.compiled is None:
+                if key not in not_evaluated:
+                    root = occ.location.split(".", 1)[0]
+                    not_evaluated[key] = (root, rule.not_evaluated or "")
+                continue
+            yield from self._evaluate(rule, occ)
+
+    def _evaluate(self, rule: _Rule, occ: Occurrence) -> Iterator[Issue]:
+        c = rule.constraint
+        assert rule.compiled is not None
+        try:
+            result = rule.compiled(
+                occ.value,
+                focus_path=occ.fhirpath_type,
+                resource=occ.resource,
+                root_resource=occ.root_resource,
+                focus_extension=occ.extension,
+            )
+        except FhirPathEvaluationError as err:
+            yield Issue(
+                c.severity,
+                "exception",
+                occ.location,
+                f"Constraint {c.key} could not be evaluated: {err}",
+                c.key,
+            )
+            return
+        if not _passes(result):
+            yield Issue(c.severity, "invariant", occ.location, c.message, c.key)
+
+    # -- compiled rules, cached per (type, element, concrete type) ------------------------
+
+    def _rules_for(self, occ: Occurrence) -> tuple[_Rule, ...]:
+        cache_key = (occ.sd.name, occ.element.path, occ.type_code)
+        rules = self._rules.get(cache_key)
+        if rules is None:
+            rules = tuple(self._rule(c) for c in self._constraints_for(occ))
+            self._rules[cache_key] = rules
+        return rules
+
+    def _constraints_for(self, occ: Occurrence) -> list[Constraint]:
+        """The element's own constraints, then those of its type and the type's bases."""
+        found: list[Constraint] = list(occ.element.constraints)
+        type_name = occ.type_code or _type_of_inline(occ.sd, occ.element)
+        if type_name is not None:
+            for sd in self.definitions.lineage(type_name):
+                if sd is occ.sd and occ.element is sd.root:
+                    continue
+                found.extend(sd.root.constraints)
+        seen: set[str] = set()
+        unique = []
+        for c in found:
+            if c.key not in seen:
+                seen.add(c.key)
+                unique.append(c)
+        return unique
+
+    def _rule(self, constraint: Constraint) -> _Rule:
+        missing = sorted(functions_used(constraint.expression) - self._supported)
+        if missing:
+            names = ", ".join(f"{m}()" for m in missing)
+            return _Rule(
+                constraint,
+                None,
+                f"Constraint {constraint.key} not evaluated: it uses {names}, which this "
+                f"engine does not support ('{constraint.human}')",
+            )
+        compiled = self._compiled.get(constraint.expression)
+        if compiled is None:
+            compiled = compile_expression(constraint.expression, self._model)
+            self._compiled[constraint.expression] = compiled
+        return _Rule(constraint, compiled)
+
+    def _primitive_rule(self, code: str) -> PrimitiveRule | None:
+        if code not in self._primitive_rules:
+            self._primitive_rules[code] = primitive_rule(self.definitions, code)
+        return self._primitive_rules[code]
+
+
+def _type_of_inline(sd: StructureDefinition, element: ElementDefinition) -> str | None:
+    """The type whose constraints an inline element or a resource root inherits."""
+    if element.parent_path is None:
+        return sd.name
+    return element.types[0].code if element.types else "BackboneElement"
+
+
+def _passes(result: list[Any]) -> bool:
+    """The HL7 validator's reading of a result: a single boolean is the verdict, an empty
+    result fails, any other non-empty result passes."""
+    if len(result) == 1 and isinstance(result[0], bool):
+        return result[0]
+    return len(result) > 0
+
+
+def validate(resource: Any, definitions: Definitions) -> Report:
+    """Validate one resource against ``definitions`` (builds a throwaway :class:`Validator`)."""
+    return Validator(definitions).validate(resource)
