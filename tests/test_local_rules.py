@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import engine
 from engine.local_rules import apply_local_rules
 from engine.model import Constraint, DefinitionError, Source
+from engine.rules_loader import load_rules
 
 GOOD = """\
 # ACME imaging rules
@@ -214,3 +216,55 @@ def test_an_unreadable_file_is_a_clear_error(
         apply_local_rules(definitions, missing)
     assert caught.value.source == Source(str(missing), 1)
     assert caught.value.message.startswith("cannot read local rules:")
+
+
+def _odd_region_selection() -> dict[str, Any]:
+    """Fails isl-7 (3 coordinates) and acme-1 (no sopClass), passes every other isl rule."""
+    return {
+        "resourceType": "ImagingSelection",
+        "status": "available",
+        "code": {"text": "a region"},
+        "studyUid": "1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+        "seriesUid": "1.2.840.113619.2.55.3.604688119.969.1268071029.321",
+        "instance": [
+            {
+                "uid": "1.2.840.113619.2.55.3.604688119.969.1268071029.322",
+                "imageRegion2D": [{"regionType": "polyline", "coordinate": [0.5, 1.5, 2.5]}],
+            }
+        ],
+    }
+
+
+def test_suppressed_keys_raise_no_issue_and_the_report_names_them(
+    tmp_path: Path, definitions: engine.Definitions
+) -> None:
+    resource = _odd_region_selection()
+    plain = engine.Validator(definitions).validate(resource)
+    assert [i.key for i in plain.issues] == ["isl-7"]
+    assert plain.suppressed == ()
+
+    local = apply_local_rules(definitions, write(tmp_path, GOOD))
+    report = engine.Validator(local).validate(resource)
+    assert [(i.key, i.severity, i.location, i.message) for i in report.issues] == [
+        (
+            "acme-1",
+            "warning",
+            "ImagingSelection.instance[0]",
+            "Constraint failed: acme-1: 'Each selected instance SHALL carry its SOP class'",
+        )
+    ]
+    assert report.suppressed == (
+        ("isl-7", "our PACS exports odd 2D coordinate counts (ticket IMG-42)"),
+    )
+
+
+def test_local_constraints_are_enforced_from_compiled_rules_too(
+    tmp_path: Path, definitions: engine.Definitions
+) -> None:
+    compiled = load_rules(Path(__file__).resolve().parent.parent / "definitions")
+    resource = _odd_region_selection()
+    del resource["studyUid"], resource["seriesUid"]
+    resource["instance"][0]["sopClass"] = "urn:oid:1.2.840.10008.5.1.4.1.1.2"
+    local = apply_local_rules(compiled, write(tmp_path, GOOD))
+    keys = sorted(i.key or "" for i in engine.Validator(local).validate(resource).issues)
+    assert keys == ["acme-2", "isl-1", "isl-4"]

@@ -7,9 +7,11 @@ and looks at what ``rules regenerate`` writes, reports and exits with.
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -255,3 +257,117 @@ def test_missing_or_inconsistent_rules_are_clear_errors(definitions_copy: Path) 
 def test_the_project_rule_files_are_up_to_date() -> None:
     result = regenerate(PROJECT_DEFINITIONS, check=True)
     assert not result.stale, result.summary()
+
+
+# ---- verdicts: the engine runs whatever the regenerated rules say, with no code change
+
+
+def two_regions(first: int, second: int) -> dict[str, Any]:
+    """A current-model ImagingSelection whose one instance has two 2D regions."""
+    return {
+        "resourceType": "ImagingSelection",
+        "status": "available",
+        "code": {"text": "regions of interest"},
+        "studyUid": "1.2.840.113619.2.55.3.604688119.969.1268071029.320",
+        "seriesUid": "1.2.840.113619.2.55.3.604688119.969.1268071029.321",
+        "instance": [
+            {
+                "uid": "1.2.840.113619.2.55.3.604688119.969.1268071029.322",
+                "imageRegion2D": [
+                    {"regionType": "polyline", "coordinate": [n + 0.5 for n in range(first)]},
+                    {"regionType": "polyline", "coordinate": [n + 0.5 for n in range(second)]},
+                ],
+            }
+        ],
+    }
+
+
+def issues(folder: Path, resource: dict[str, Any]) -> list[tuple[str | None, str, str, str]]:
+    """The issues the engine reports, running from the folder's compiled rules."""
+    report = engine.Validator(load_rules(folder)).validate(resource)
+    return [(i.key, i.severity, i.code, i.location) for i in report.issues]
+
+
+def test_rewriting_isl_7_per_region_changes_the_verdict(generated: Path) -> None:
+    resource = two_regions(3, 5)
+    assert issues(generated, resource) == []
+
+    edit(generated, ISL_7, "instance.imageRegion2D.all(coordinate.count() mod 2 = 0)")
+    regenerate(generated)
+
+    assert issues(generated, resource) == [("isl-7", "error", "invariant", "ImagingSelection")]
+    assert issues(generated, two_regions(4, 6)) == []
+    markdown = engine.Validator(engine.load_definitions(generated)).validate(resource)
+    assert [i.key for i in markdown.issues] == ["isl-7"]
+
+
+def test_an_added_isl_12_is_enforced(generated: Path) -> None:
+    resource = two_regions(2, 2)
+    resource["instance"].append(dict(resource["instance"][0]))
+    assert issues(generated, resource) == []
+
+    edit(
+        generated,
+        "; isl-11 | error |",
+        "; isl-12 | error | each instance SHALL be selected once | instance.uid.isDistinct()"
+        "; isl-11 | error |",
+    )
+    result = regenerate(generated)
+
+    assert "  constraint isl-12 added" in result.summary().splitlines()
+    assert issues(generated, resource) == [("isl-12", "error", "invariant", "ImagingSelection")]
+    del resource["instance"][1]
+    assert issues(generated, resource) == []
+
+
+def test_a_removed_constraint_is_gone(generated: Path) -> None:
+    resource = two_regions(2, 2)
+    del resource["seriesUid"]
+    # isl-1 also fails: neither seriesUid nor imageRegion3D is present.
+    assert {key for key, *_ in issues(generated, resource)} == {"isl-1", "isl-4"}
+
+    edit(
+        generated,
+        "; isl-4 | error | instance SHALL only be present if seriesUid is present"
+        " | instance.exists() implies seriesUid.exists()",
+        "",
+    )
+    edit(generated, "**Conditions:** isl-1, isl-2, isl-3, isl-4, isl-9", "**Conditions:** isl-1")
+    edit(generated, "**Conditions:** isl-6, isl-4, isl-7", "**Conditions:** isl-6, isl-7")
+    result = regenerate(generated)
+
+    assert "  constraint isl-4 removed" in result.summary().splitlines()
+    assert {key for key, *_ in issues(generated, resource)} == {"isl-1"}
+    assert "isl-4" not in (generated / "rules" / "ImagingSelection.yaml").read_text("utf-8")
+
+
+def _variants(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resource as given plus a few ways producers get it wrong."""
+    out = [resource]
+    broken = copy.deepcopy(resource)
+    broken.pop("seriesUid", None)
+    broken["status"] = "finished"
+    broken["unknownThing"] = True
+    out.append(broken)
+    regions = copy.deepcopy(resource)
+    regions["imageRegion3D"] = [{"regionType": "point", "coordinate": [1.0, 2.0]}]
+    out.append(regions)
+    return out
+
+
+def test_compiled_rules_and_markdown_give_identical_verdicts(
+    official_examples: dict[str, dict[str, Any]],
+) -> None:
+    from_markdown = engine.Validator(engine.load_definitions(PROJECT_DEFINITIONS))
+    from_rules = engine.Validator(load_rules(PROJECT_DEFINITIONS))
+    compared = 0
+    for name, example in sorted(official_examples.items()):
+        for resource in _variants(example):
+            expected = from_markdown.validate(resource)
+            got = from_rules.validate(resource)
+            assert [str(i) for i in got.issues] == [str(i) for i in expected.issues], name
+            assert [(i.key, i.severity, i.code) for i in got.issues] == [
+                (i.key, i.severity, i.code) for i in expected.issues
+            ]
+            compared += 1
+    assert compared == 3 * len(official_examples)
