@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.model import Definitions, ElementDefinition, TypeRef
 from engine.report import Issue
+from engine.walker import SYSTEM_TYPE_PREFIX
 
 # FHIR JSON represents each FHIRPath system type of a primitive's value in one JSON
 # kind (FHIR R5, JSON representation of primitive elements).
@@ -43,6 +44,9 @@ class PrimitiveRule:
 
 def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | None:
     """The JSON kind and format of ``type_code``'s values, or None when it is not loaded."""
+    if type_code.startswith(SYSTEM_TYPE_PREFIX):
+        system = type_code.removeprefix(SYSTEM_TYPE_PREFIX)
+        return PrimitiveRule(type_code, _JSON_KIND_OF_SYSTEM_TYPE.get(system, "string"), None)
     sd = definitions.get(type_code)
     if sd is None:
         return None

@@ -24,6 +24,10 @@ from engine.report import Issue
 #: or a bug, and Python's recursion limit must never surface as a crash.
 MAX_DEPTH = 100
 
+#: Type codes of FHIRPath system types (``Resource.id`` is a ``System.String``): their
+#: values are JSON primitives.
+SYSTEM_TYPE_PREFIX = "http://hl7.org/fhirpath/System."
+
 _RESOURCE_TYPE_CODES = frozenset({"Resource", "DomainResource"})
 
 
@@ -79,6 +83,8 @@ class Walker:
         loaded, FHIR's naming rule (primitive type names start lower case) decides."""
         if type_code is None:
             return False
+        if type_code.startswith(SYSTEM_TYPE_PREFIX):
+            return True
         sd = self._defs.get(type_code)
         if sd is not None:
             return sd.kind == "primitive-type"
