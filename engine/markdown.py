@@ -74,6 +74,7 @@ from typing import Any, cast, get_args
 
 import yaml
 
+from engine.fhirpath.analysis import unknown_elements
 from engine.markdown_fields import (
     ContentReference,
     parse_aliases,
@@ -172,8 +173,9 @@ def load_definitions(*paths: str | os.PathLike[str]) -> Definitions:
             )
         types[sd.name] = sd
     definitions = Definitions(types, _load_value_sets(value_set_files))
+    known_keys = {c.key for sd in types.values() for c in sd.constraints}
     for document in parsed:
-        _check_references(document, definitions)
+        _check_references(document, definitions, known_keys)
     return definitions
 
 
@@ -253,13 +255,7 @@ def _load_value_sets(files: list[str]) -> dict[str, ValueSet]:
 # ---- cross-file checks
 
 
-def _check_references(document: _Document, definitions: Definitions) -> None:
-    try:
-        from engine.fhirpath.analysis import unknown_elements
-    except ImportError:  # the analysis module is being written; until then names are unchecked
-        unknown_elements = None
-
-    known_keys = {c.key for sd in definitions.values() for c in sd.constraints}
+def _check_references(document: _Document, definitions: Definitions, known_keys: set[str]) -> None:
     sd = document.structure
     for element in sd.elements:
         for key in element.conditions:
@@ -268,7 +264,7 @@ def _check_references(document: _Document, definitions: Definitions) -> None:
                     f"Conditions names unknown constraint '{key}'",
                     document.field_sources[element.path, "Conditions"],
                 )
-        for constraint in element.constraints if unknown_elements else ():
+        for constraint in element.constraints:
             problems = unknown_elements(constraint.expression, constraint.context, definitions)
             if problems:
                 raise DefinitionError(
