@@ -5,7 +5,8 @@
 a :class:`CompiledExpression`. Calling that evaluates on one occurrence, with the
 environment the HL7 validator gives a constraint: ``%context`` is the occurrence,
 ``%resource`` the resource that contains it, ``%rootResource`` the root (the container
-of a contained resource), ``%ucum`` the UCUM system URL.
+of a contained resource), and FHIR's constants ``%ucum``, ``%sct``, ``%loinc``,
+``%`vs-name``` and ``%`ext-name```.
 
     >>> is_rule = compile_expression("seriesUid.exists() or imageRegion3D.exists()")
     >>> resource = {"resourceType": "ImagingSelection", "seriesUid": "1.2.3"}
@@ -21,6 +22,7 @@ Any error inside fhirpathpy surfaces as :class:`FhirPathEvaluationError`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +46,11 @@ __all__ = [
 ]
 
 UCUM = "http://unitsofmeasure.org"
+_LOG = logging.getLogger("engine.fhirpath")
+_URL_CONSTANTS = {
+    "vs-": "http://hl7.org/fhir/ValueSet/",
+    "ext-": "http://hl7.org/fhir/StructureDefinition/",
+}
 
 _FHIRPATHPY_KEYWORDS = frozenset(
     {"div", "mod", "and", "or", "xor", "implies", "true", "false"}
@@ -78,7 +85,7 @@ class CompiledExpression:
     meaning.
     """
 
-    __slots__ = ("expression", "tree", "_ast", "_model")
+    __slots__ = ("expression", "tree", "_ast", "_model", "_constants")
 
     def __init__(self, expression: str, model: Mapping[str, Any] | None = None) -> None:
         self.expression = expression
@@ -86,6 +93,7 @@ class CompiledExpression:
         self.tree: lark.Tree = parse(expression)
         self._ast = _fhirpathpy_ast(expression, self.tree)
         self._model = model
+        self._constants = _fhir_constants(self.tree)
 
     def __call__(
         self,
@@ -112,7 +120,7 @@ class CompiledExpression:
         else:
             root = ResourceNode.create_node(focus, focus_path, focus_extension)
         environment = {
-            "ucum": UCUM,
+            **self._constants,
             "context": root,
             "resource": resource,
             "rootResource": root_resource,
@@ -124,6 +132,7 @@ class CompiledExpression:
             "model": self._model,
             "userInvocationTable": FUNCTIONS,
             navigation.MERGED_PRIMITIVES: True,
+            "traceFn": _trace,
         }
         constants.reset()
         # fhirpathpy reads the model for type tests from a class attribute.
@@ -183,6 +192,25 @@ def evaluate(
         root_resource=resource,
         variables=variables,
     )
+
+
+def _fhir_constants(tree: lark.Tree) -> dict[str, str]:
+    """The environment constants FHIR defines that the expression uses: ``%ucum``,
+    ``%sct``, ``%loinc`` and the ``%`vs-name``` / ``%`ext-name``` URL shorthands."""
+    constants = {"ucum": UCUM, "sct": "http://snomed.info/sct", "loinc": "http://loinc.org"}
+    for token in tree.scan_values(
+        lambda v: isinstance(v, lark.Token) and v.type == "EXTERNAL_CONSTANT"
+    ):
+        name = str(token)[1:].strip("`'")
+        for prefix, base in _URL_CONSTANTS.items():
+            if name.startswith(prefix):
+                constants[name] = base + name[len(prefix) :]
+    return constants
+
+
+def _trace(label: str, collection: list[Any]) -> None:
+    """``trace()`` output goes to the log, never to standard output."""
+    _LOG.debug("trace %s: %r", label, _plain(collection))
 
 
 def _fhirpathpy_ast(expression: str, tree: lark.Tree) -> dict[str, Any]:

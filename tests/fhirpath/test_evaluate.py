@@ -173,3 +173,19 @@ def test_variables_are_passed_as_constants():
 
 def _call(compiled, resource):
     return compiled(resource, focus_path="Patient", resource=resource, root_resource=resource)
+
+
+def test_fhir_environment_constants():
+    patient = {"resourceType": "Patient"}
+    assert evaluate("%ucum & ' ' & %sct & ' ' & %loinc", patient) == [
+        "http://unitsofmeasure.org http://snomed.info/sct http://loinc.org"
+    ]
+    assert evaluate("%`vs-administrative-gender` & ' ' & %`ext-patient-birthTime`", patient) == [
+        "http://hl7.org/fhir/ValueSet/administrative-gender"
+        " http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+    ]
+
+
+def test_trace_does_not_write_to_standard_output(capsys):
+    assert evaluate("name.trace('names').count()", {"resourceType": "Patient", "name": [{}]}) == [1]
+    assert capsys.readouterr().out == ""
