@@ -1,0 +1,253 @@
+"""Reading inputs: files, folders, globs and standard input, in FHIR JSON, NDJSON or XML.
+
+Reading happens in two steps so that the expensive one can run in worker processes:
+
+1. :func:`read` walks the inputs and yields one :class:`RawResource` (the bytes of one
+   resource: a JSON or XML file, or one NDJSON line) or one :class:`Unreadable` (a path
+   that cannot be read at all), in input order. It is cheap and streams: an NDJSON file
+   is read line by line.
+2. :func:`parse` turns a :class:`RawResource` into the FHIR JSON value, converting XML
+   with the definitions; it raises :class:`InputError` (with the line and column) for
+   text that is not a well-formed resource.
+
+A Bundle is one resource: the validator walks its entries.
+
+    >>> for raw in read(["examples/imagingselection"]):
+    ...     resource = parse(raw, defs)
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from engine.fhir_xml import XmlInputError, xml_to_json
+from engine.model import Definitions
+
+Syntax = Literal["json", "xml"]
+
+#: File name endings read when walking a folder, and the syntax each implies.
+EXTENSIONS: dict[str, str] = {
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".xml": "xml",
+}
+STDIN = "-"
+_STDIN_NAME = "<stdin>"
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class RawResource:
+    """The unparsed text of one resource and where it came from.
+
+    ``source`` names it for people (``data/a.json``, ``data/b.ndjson:7``); ``file`` is
+    the file it belongs to; ``line`` is the file line where ``data`` starts, so that
+    positions inside an NDJSON line are reported as file lines.
+    """
+
+    source: str
+    file: str
+    data: bytes
+    syntax: Syntax
+    line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An input that cannot be read at all: a missing path, a permission error, a glob
+    that matches nothing."""
+
+    source: str
+    message: str
+
+    @property
+    def file(self) -> str:
+        return self.source
+
+
+class InputError(ValueError):
+    """The text of one resource is not well-formed FHIR JSON or XML.
+
+    >>> str(InputError("Expecting ',' delimiter", "a.ndjson:7", 7, 12))
+    "a.ndjson:7: line 7, column 12: Expecting ',' delimiter"
+    """
+
+    def __init__(
+        self, message: str, source: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+        super().__init__(
+            f"{source}: {self.position}: {message}" if line else f"{source}: {message}"
+        )
+
+    @property
+    def position(self) -> str:
+        """``line 7, column 12`` (or ``line 7``); empty when unknown."""
+        if self.line is None:
+            return ""
+        return f"line {self.line}" + (f", column {self.column}" if self.column else "")
+
+
+def read(
+    inputs: Iterable[str], stdin: BinaryIO | None = None
+) -> Iterator[RawResource | Unreadable]:
+    """Every resource text in ``inputs``, in order.
+
+    Each input is a file, a folder (read recursively: ``*.json``, ``*.ndjson``,
+    ``*.jsonl``, ``*.xml``, hidden entries skipped, in sorted order), a glob pattern
+    (``data/**/*.json``) or ``-`` for standard input (``stdin``, default
+    ``sys.stdin.buffer``). The syntax comes from the file name ending; standard input
+    and other names are sniffed: XML starts with ``<``, NDJSON has a complete JSON
+    value on its first line and more lines after it.
+    """
+    for path in expand(inputs):
+        if path == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            yield from _split(_STDIN_NAME, stream.read(), None)
+        elif isinstance(path, Path):
+            yield from _read_file(path)
+        elif isinstance(path, Unreadable):
+            yield path
+
+
+def expand(inputs: Iterable[str]) -> Iterator[Path | Unreadable | str]:
+    """The files ``inputs`` name, in order: a :class:`Path` per file, ``"-"`` for
+    standard input, an :class:`Unreadable` for a path or pattern that names nothing."""
+    for item in inputs:
+        if item == STDIN:
+            yield STDIN
+        else:
+            yield from _expand(item)
+
+
+def parse(raw: RawResource, definitions: Definitions) -> Any:
+    """The FHIR JSON value of one resource text; XML is converted with ``definitions``.
+
+    Raises :class:`InputError` for text that is not UTF-8, not JSON (duplicate
+    properties and ``NaN`` included: FHIR JSON forbids them) or not FHIR XML.
+    """
+    try:
+        return _parse(raw, definitions)
+    except RecursionError:
+        raise InputError("nested too deeply to read", raw.source) from None
+
+
+def _parse(raw: RawResource, definitions: Definitions) -> Any:
+    if raw.syntax == "xml":
+        try:
+            return xml_to_json(raw.data, definitions)
+        except XmlInputError as e:
+            line = None if e.line is None else e.line + raw.line - 1
+            raise InputError(e.message, raw.source, line, e.column) from None
+    try:
+        text = raw.data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.data.count(b"\n", 0, e.start) + raw.line
+        raise InputError(f"not UTF-8 text ({e.reason})", raw.source, line) from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"invalid JSON: {e.msg}", raw.source, e.lineno + raw.line - 1, e.colno
+        ) from None
+    except ValueError as e:
+        raise InputError(f"invalid JSON: {e}", raw.source) from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate property '{key}'")
+            seen.add(key)
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON number")
+
+
+def _expand(item: str) -> Iterator[Path | Unreadable]:
+    path = Path(item)
+    if path.is_dir():
+        yield from _walk(path, item)
+    elif path.exists() or not _GLOB_CHARS.intersection(item):
+        yield path
+    else:
+        matches = sorted(glob.glob(item, recursive=True))
+        if not matches:
+            yield Unreadable(item, "no file matches this pattern")
+        for match in matches:
+            match_path = Path(match)
+            yield from _walk(match_path, match) if match_path.is_dir() else (match_path,)
+
+
+def _walk(folder: Path, item: str) -> Iterator[Path | Unreadable]:
+    found = False
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS:
+                found = True
+                yield Path(dirpath) / name
+    if not found:
+        yield Unreadable(item, "no .json, .ndjson, .jsonl or .xml file in this folder")
+
+
+def _read_file(path: Path) -> Iterator[RawResource | Unreadable]:
+    name = str(path)
+    syntax = EXTENSIONS.get(path.suffix.lower())
+    try:
+        if syntax == "ndjson":
+            with path.open("rb") as stream:
+                yield from _ndjson(name, stream)
+            return
+        data = path.read_bytes()
+    except FileNotFoundError:
+        yield Unreadable(name, "no such file or directory")
+        return
+    except OSError as e:
+        yield Unreadable(name, f"cannot read: {e.strerror or e}")
+        return
+    yield from _split(name, data, syntax)
+
+
+def _split(name: str, data: bytes, syntax: str | None) -> Iterator[RawResource]:
+    syntax = syntax or _sniff(data)
+    if syntax == "ndjson":
+        yield from _ndjson(name, data.splitlines(keepends=True))
+    else:
+        yield RawResource(name, name, data, "xml" if syntax == "xml" else "json")
+
+
+def _ndjson(name: str, lines: Iterable[bytes]) -> Iterator[RawResource]:
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield RawResource(f"{name}:{number}", name, line, "json", number)
+
+
+def _sniff(data: bytes) -> str:
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        return "xml"
+    first, _, rest = text.partition(b"\n")
+    if rest.strip():
+        try:
+            json.loads(first)
+        except ValueError:
+            return "json"
+        return "ndjson"
+    return "json"
