@@ -1,0 +1,171 @@
+"""The command line: ``fhir-invariants validate …`` and ``fhir-invariants rules regenerate``.
+
+    $ fhir-invariants validate examples/imagingselection
+    $ fhir-invariants validate --format json data/*.ndjson
+    $ cat bundle.json | fhir-invariants validate --format outcome -
+
+``python -m engine`` runs the same command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.batch import check_all
+from engine.inputs import STDIN, expand, read
+from engine.markdown import load_definitions
+from engine.model import DefinitionError
+from engine.output import FORMATS, make_output
+from engine.progress import Progress
+from engine.rules_cli import add_rules_subcommand
+
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+_VALIDATE_HELP = """\
+Validate FHIR resources against the definitions: structure, cardinality, types,
+required codes and every constraint (FHIRPath invariant).
+
+Inputs: files, folders (read recursively: *.json, *.ndjson, *.jsonl, *.xml), glob
+patterns ('data/**/*.json', quoted so the shell leaves them) and - for standard input.
+FHIR JSON files hold one resource; NDJSON files one resource per line (blank lines
+skipped); XML files are FHIR XML. A Bundle is one resource: its entries are validated
+inside it, with locations like Bundle.entry[3].resource.status. Standard input and
+files with other names are recognized by their content.
+
+Input that cannot be parsed (bad JSON, a bad NDJSON line, malformed XML) is reported
+as a resource with one fatal 'structure' issue, the source naming the file and line
+(data.ndjson:7); a path that cannot be read at all (missing, no permission, a pattern
+matching nothing) as one with a fatal 'processing' issue. Either way the other inputs
+are still validated.
+
+Exit status:
+  0  every resource is valid (warnings and notes allowed)
+  1  some resource has an error or fatal issue (malformed input included)
+  2  usage error, invalid definitions, or an input that cannot be read at all
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_VALID
+
+
+def bundled_definitions() -> Path:
+    """The definitions shipped with the package: ``engine/_bundled_definitions`` in an
+    installed wheel, the project's ``definitions/`` folder in a source checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_bundled_definitions"
+    return installed if installed.is_dir() else package.parent / "definitions"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fhir-invariants",
+        description="A FHIRPath-driven invariant engine for FHIR: validate resources "
+        "against definitions written as data.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    validate = commands.add_parser(
+        "validate",
+        help="validate FHIR resources (JSON, NDJSON, Bundle, XML)",
+        description=_VALIDATE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder, glob or -")
+    validate.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: one line per issue and summaries (default); json: one object per "
+        "resource and line; outcome: one OperationOutcome per resource and line",
+    )
+    validate.add_argument(
+        "--definitions",
+        metavar="DIR",
+        default=None,
+        help="the definitions folder (or file) to validate against (default: the bundled ones)",
+    )
+    validate.add_argument(
+        "--jobs",
+        "-j",
+        metavar="N",
+        type=_positive,
+        default=1,
+        help="validate in N processes (output is the same, in input order); "
+        "a progress bar shows on standard error when it is a terminal",
+    )
+    validate.set_defaults(func=_validate)
+    add_rules_subcommand(commands)
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _validate(args: argparse.Namespace) -> int:
+    if args.inputs.count(STDIN) > 1:
+        print("error: standard input (-) can be read only once", file=sys.stderr)
+        return EXIT_USAGE
+    definitions_path = str(args.definitions or bundled_definitions())
+    try:
+        definitions = load_definitions(definitions_path)
+    except DefinitionError as error:
+        print(f"error: invalid definitions: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    progress = Progress(sys.stderr, _total_size(args.inputs))
+    output = make_output(args.format, sys.stdout)
+    unreadable = invalid = False
+    results = check_all(read(args.inputs), [definitions_path], args.jobs, loaded=definitions)
+    shared_terminal = sys.stdout.isatty()
+    try:
+        for result in results:
+            if shared_terminal:
+                progress.clear()
+            output.write(result)
+            progress.advance(result.size, not result.report.valid)
+            unreadable = unreadable or result.unreadable
+            invalid = invalid or not result.report.valid
+        output.close()
+    finally:
+        progress.close()
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_INVALID if invalid else EXIT_VALID
+
+
+def _total_size(inputs: Sequence[str]) -> int | None:
+    """The bytes to read, for the progress bar; None when unknown (standard input)."""
+    if STDIN in inputs:
+        return None
+    total = 0
+    for path in expand(inputs):
+        if isinstance(path, Path):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+    return total
