@@ -14,7 +14,8 @@ FHIR tools (the HL7 validator, snapshot generators, IG publishers) can take it:
   ``5.0.0``, a ``mapping`` declaration per mapping identity used, ``kind``, ``abstract``,
   ``type``, and with a base type ``baseDefinition`` and ``derivation`` ``specialization``.
 
-    >>> sd = engine.load_definitions("definitions")["ImagingSelection"]
+    >>> from engine.markdown import load_definitions
+    >>> sd = load_definitions("definitions")["ImagingSelection"]
     >>> fhir = structure_definition_to_fhir(sd)
     >>> fhir["baseDefinition"], fhir["differential"]["element"][6]["type"][0]["code"]
     ('http://hl7.org/fhir/StructureDefinition/DomainResource', 'Reference')

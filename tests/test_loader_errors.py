@@ -381,6 +381,14 @@ def test_file_not_found(tmp_path: Path) -> None:
     )
 
 
+def test_unreadable_file(tmp_path: Path) -> None:
+    looping = tmp_path / "Loop.md"
+    looping.symlink_to(looping)
+    with pytest.raises(DefinitionError) as error:
+        engine.load_definitions(looping)
+    assert error.value.message == f"cannot read '{looping}': Too many levels of symbolic links"
+
+
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "Widget.md"
     path.write_bytes(VALID.replace("A part\n", "A p\xe4rt\n").encode("latin-1"))
