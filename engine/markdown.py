@@ -299,18 +299,17 @@ class _Document:
         front, body_start = _front_matter(lines, file)
         title, sections_start = _title(lines, body_start, file, front)
         sections = list(_sections(lines, sections_start, file))
-        name = front["resource"]
-        elements = _elements(sections, name, file)
+        elements = _elements(sections, front.resource, file)
         _check_unique_keys(elements)
         structure = StructureDefinition(
-            name=name,
-            kind=front["kind"],
-            base=front["base"],
+            name=front.resource,
+            kind=front.kind,
+            base=front.base,
             elements=elements,
             source=Source(file, 1),
             title=title,
-            abstract=front["abstract"],
-            front_matter={k: v for k, v in front["raw"].items() if k not in _MODELLED_KEYS},
+            abstract=front.abstract,
+            front_matter=front.unmodelled,
         )
         field_sources = {
             (section.path, name): source
@@ -320,8 +319,21 @@ class _Document:
         return cls(structure, field_sources)
 
 
-def _front_matter(lines: list[str], file: str) -> tuple[dict[str, Any], int]:
-    """The front matter's values (defaults applied) and the index of the line after it."""
+@dataclass(frozen=True)
+class _FrontMatter:
+    """The front matter's values, defaults applied."""
+
+    resource: str
+    title: str | None
+    kind: Kind
+    base: str | None
+    abstract: bool
+    #: The keys the model has no field for (``generated-by``).
+    unmodelled: dict[str, Any]
+
+
+def _front_matter(lines: list[str], file: str) -> tuple[_FrontMatter, int]:
+    """The front matter and the index of the line after it."""
     if lines[0] != "---":
         raise DefinitionError(
             "missing front matter: the file must start with a '---' line", Source(file, 1)
@@ -375,15 +387,15 @@ def _front_matter(lines: list[str], file: str) -> tuple[dict[str, Any], int]:
     if not isinstance(abstract, bool):
         raise DefinitionError("front matter 'abstract' must be true or false", where("abstract"))
     text("generated-by")
-    values = {
-        "raw": raw,
-        "resource": resource,
-        "title": text("title"),
-        "kind": cast(Kind, kind),
-        "base": None if base == NO_BASE else (base or "DomainResource"),
-        "abstract": abstract,
-    }
-    return values, end + 1
+    front = _FrontMatter(
+        resource=resource,
+        title=text("title"),
+        kind=cast(Kind, kind),
+        base=None if base == NO_BASE else (base or "DomainResource"),
+        abstract=abstract,
+        unmodelled={k: v for k, v in raw.items() if k not in _MODELLED_KEYS},
+    )
+    return front, end + 1
 
 
 def _yaml_mapping(text: str, file: str) -> tuple[dict[str, Any], dict[str, int]]:
@@ -414,7 +426,7 @@ def _yaml_mapping(text: str, file: str) -> tuple[dict[str, Any], dict[str, int]]
     return data, key_lines
 
 
-def _title(lines: list[str], start: int, file: str, front: dict[str, Any]) -> tuple[str, int]:
+def _title(lines: list[str], start: int, file: str, front: _FrontMatter) -> tuple[str, int]:
     index = _skip_blank(lines, start)
     if index >= len(lines) or not lines[index].startswith("# "):
         raise DefinitionError(
@@ -422,9 +434,9 @@ def _title(lines: list[str], start: int, file: str, front: dict[str, Any]) -> tu
             Source(file, min(index, len(lines) - 1) + 1),
         )
     title = lines[index][2:]
-    if front["title"] is not None and front["title"] != title:
+    if front.title is not None and front.title != title:
         raise DefinitionError(
-            f"the heading '# {title}' differs from the front matter title '{front['title']}'",
+            f"the heading '# {title}' differs from the front matter title '{front.title}'",
             Source(file, index + 1),
         )
     return title, index + 1
