@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fhirpathpy import engine
-from fhirpathpy.engine import util
 from fhirpathpy.engine.evaluators import evaluators
 from fhirpathpy.engine.nodes import FP_Quantity, ResourceNode
 
@@ -46,47 +44,55 @@ def member_invocation(ctx: dict[str, Any], parent_data: Any, node: dict[str, Any
     """fhirpathpy's ``MemberInvocation`` evaluator, with merged primitive nodes."""
     if not ctx.get(MERGED_PRIMITIVES):
         return _ORIGINAL_MEMBER_INVOCATION(ctx, parent_data, node)
-    key = engine.do_eval(ctx, parent_data, node["children"][0])[0].replace("`", "")
     if not isinstance(parent_data, list):
         return []
-    if util.is_capitalized(key):
+    # The identifier's text, as fhirpathpy's Identifier evaluator would give it.
+    key = node["children"][0]["text"].strip('"').replace("`", "")
+    if key[:1].isupper():
         typed = [_as_type(item, key) for item in parent_data]
         if any(item is not None for item in typed):
             return [item for item in typed if item is not None]
+    model = ctx.get("model")
     result: list[Any] = []
     for item in parent_data:
-        result.extend(child_nodes(ctx.get("model"), item, key))
+        result.extend(child_nodes(model, item, key))
     return result
 
 
 def child_nodes(model: Mapping[str, Any] | None, item: Any, key: str) -> list[ResourceNode]:
     """The nodes of property ``key`` (choice elements by their base name) of one item."""
-    parent = ResourceNode.create_node(item)
-    type_path = f"{parent.path}.{key}" if parent.path else f"_.{key}"
-    full_path = (f"{parent.propName}.{key}" if parent.propName else type_path).replace("_", "")
-    if model is not None:
-        type_path = model["pathsDefinedElsewhere"].get(type_path, type_path)
+    parent = item if isinstance(item, ResourceNode) else ResourceNode.create_node(item)
     data = _navigable(parent)
     if data is None:
         if isinstance(parent.data, FP_Quantity) and key == "value":
-            return [ResourceNode.create_node(parent.data.value, "decimal")]
+            return [ResourceNode(parent.data.value, "decimal")]
         return []
+    type_path = f"{parent.path}.{key}" if parent.path else f"_.{key}"
+    if model is not None:
+        type_path = model["pathsDefinedElsewhere"].get(type_path, type_path)
     value, extra, type_path = _lookup(model, data, key, type_path)
     if key == "extension":
         type_path = "Extension"
     elif model is not None:
         type_path = model["path2Type"].get(type_path, type_path)
+    if type(value) is list and not extra:
+        # The common case, no primitive extensions: one node per value.
+        return [
+            ResourceNode(v, type_path, None, None, index)
+            for index, v in enumerate(value)
+            if v is not None
+        ]
     if isinstance(value, list) or isinstance(extra, list):
         values = value if isinstance(value, list) else []
         extras = extra if isinstance(extra, list) else []
         return [
-            ResourceNode(v, type_path, e, f"{full_path}[{index}]", index)
+            ResourceNode(v, type_path, e, None, index)
             for index, (v, e) in enumerate(_pairs(values, extras))
             if v is not None or e is not None
         ]
     if value is None and extra is None:
         return []
-    return [ResourceNode(value, type_path, extra, full_path)]
+    return [ResourceNode(value, type_path, extra)]
 
 
 def children(ctx: dict[str, Any], coll: list[Any]) -> list[ResourceNode]:
@@ -127,9 +133,10 @@ def extension(ctx: dict[str, Any], coll: list[Any], url: str) -> list[ResourceNo
 def _navigable(node: ResourceNode) -> Mapping[str, Any] | None:
     """The object whose properties are the node's children: a complex value, or the
     ``_`` object (id, extensions) of a primitive."""
-    if isinstance(node.data, Mapping):
+    # JSON objects are dicts: the exact type test is much cheaper than the ABC check.
+    if type(node.data) is dict or isinstance(node.data, Mapping):
         return node.data
-    if isinstance(node._data, Mapping):
+    if type(node._data) is dict or isinstance(node._data, Mapping):
         return node._data
     return None
 
