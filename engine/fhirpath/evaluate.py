@@ -30,7 +30,7 @@ import lark
 from fhirpathpy.engine import do_eval, util
 from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.invocations.constants import constants
-from fhirpathpy.engine.nodes import FP_Type, ResourceNode, TypeInfo
+from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 from fhirpathpy.parser import parse as fhirpathpy_parse
 
 from engine.fhirpath import navigation
@@ -244,19 +244,7 @@ def _for_fhirpathpy(expression: str, tree: lark.Tree) -> str:
 
 def _plain(collection: list[Any]) -> list[Any]:
     """Node data as plain values; value-less primitives (only extensions) are dropped."""
-    result = []
-    for item in collection:
-        data = util.get_data(item)
-        if data is None:
-            continue
-        if (
-            isinstance(data, Mapping)
-            and not isinstance(data, FP_Type)
-            and set(data) == {"extension"}
-        ):
-            continue
-        result.append(data)
-    return result
+    return [data for data in map(util.get_data, collection) if data is not None]
 
 
 def _message(error: Exception) -> str:

@@ -189,3 +189,8 @@ def test_fhir_environment_constants():
 def test_trace_does_not_write_to_standard_output(capsys):
     assert evaluate("name.trace('names').count()", {"resourceType": "Patient", "name": [{}]}) == [1]
     assert capsys.readouterr().out == ""
+
+
+def test_a_complex_element_with_only_extensions_is_a_result():
+    resource = {"resourceType": "Patient", "maritalStatus": {"extension": [{"url": "u"}]}}
+    assert evaluate("maritalStatus", resource) == [{"extension": [{"url": "u"}]}]
