@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import lark
@@ -215,7 +216,15 @@ def _trace(label: str, collection: list[Any]) -> None:
 
 def _fhirpathpy_ast(expression: str, tree: lark.Tree) -> dict[str, Any]:
     """fhirpathpy's parse of the expression (its ``entireExpression`` child)."""
-    return fhirpathpy_parse(_for_fhirpathpy(expression, tree))["children"][0]
+    return _fhirpathpy_parse(_for_fhirpathpy(expression, tree))
+
+
+@lru_cache(maxsize=4096)
+def _fhirpathpy_parse(expression: str) -> dict[str, Any]:
+    # fhirpathpy's ANTLR parser costs milliseconds per expression, and the same expression
+    # is compiled by every validator and for every model; evaluation never changes the AST.
+    ast: dict[str, Any] = fhirpathpy_parse(expression)["children"][0]
+    return ast
 
 
 def _for_fhirpathpy(expression: str, tree: lark.Tree) -> str:

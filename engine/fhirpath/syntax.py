@@ -106,7 +106,7 @@ def _syntax_error(expression: str, error: UnexpectedInput) -> FhirPathSyntaxErro
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         token = error.token
         line, column = token.line or 1, token.column or 1
-        found = f"'{token}'"
+        found = _shown(str(token))
         if token == "*" and _char_before(expression, token.start_pos) == "/":
             return FhirPathSyntaxError("unterminated comment '/*'", expression, line, column - 1)
     else:
@@ -174,6 +174,12 @@ def _end_position(expression: str) -> tuple[int, int]:
     text = expression.rstrip()
     line = text.count("\n") + 1
     return line, len(text) - (text.rfind("\n") + 1) + 1
+
+
+def _shown(text: str) -> str:
+    """A token quoted for a one-line message: newlines escaped, long text shortened."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return f"'{text[:30]}…'" if len(text) > 30 else f"'{text}'"
 
 
 def _char_before(expression: str, offset: int | None) -> str:
