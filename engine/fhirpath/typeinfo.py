@@ -27,6 +27,8 @@ from engine.model import Definitions, ElementDefinition, StructureDefinition
 
 __all__ = ["fhirpathpy_model"]
 
+_SYSTEM = "http://hl7.org/fhirpath/System."
+
 
 def fhirpathpy_model(definitions: Definitions) -> dict[str, Any]:
     """The four fhirpathpy model tables for every type in ``definitions``."""
@@ -66,12 +68,18 @@ def _describe(
         suffixes = [_suffix(code) for code in child.type_codes]
         choices[path] = suffixes
         for code, suffix in zip(child.type_codes, suffixes, strict=True):
-            path_types[path + suffix] = code
+            path_types[path + suffix] = _type_name(code)
     elif owner.children(child):
         # A backbone element: its own path is its type.
         return
     elif len(child.types) == 1:
-        path_types[path] = child.types[0].code
+        path_types[path] = _type_name(child.types[0].code)
+
+
+def _type_name(code: str) -> str:
+    """A type code as fhirpathpy names it: FHIRPath system types by their short name
+    (``http://hl7.org/fhirpath/System.String`` → ``System.String``), as its own model does."""
+    return "System." + code.removeprefix(_SYSTEM) if code.startswith(_SYSTEM) else code
 
 
 def _suffix(code: str) -> str:

@@ -74,3 +74,26 @@ def test_seed_definitions():
     assert "ImagingSelection.instance" not in model["path2Type"]
     assert model["type2Parent"] == {"ImagingSelection": "DomainResource"}
     assert model["choiceTypePaths"] == {}
+
+
+def test_system_types_are_named_as_fhirpathpy_names_them():
+    from engine.model import (
+        Cardinality,
+        Definitions,
+        ElementDefinition,
+        Source,
+        StructureDefinition,
+        TypeRef,
+    )
+
+    source = Source("T.md", 1)
+    system_string = TypeRef("http://hl7.org/fhirpath/System.String")
+    elements = (
+        ElementDefinition("Thing", "", Cardinality(0, None), source),
+        ElementDefinition("Thing.key", "", Cardinality(0, 1), source, types=(system_string,)),
+    )
+    thing = StructureDefinition("Thing", "resource", None, elements, source)
+    model = fhirpathpy_model(Definitions({"Thing": thing}))
+    assert model["path2Type"] == {"Thing.key": "System.String"}
+    resource = {"resourceType": "Thing", "key": "k"}
+    assert evaluate("key.is(System.String)", resource, model=model) == [True]
