@@ -1,9 +1,12 @@
 """fhir-invariants: a FHIRPath-driven generic invariant engine for FHIR.
 
-    >>> import engine
-    >>> validator = engine.Validator(engine.load_definitions("definitions"))
-    >>> report = validator.validate(resource)
-    >>> report.valid, [str(issue) for issue in report.issues]
+Example::
+
+    import engine
+
+    validator = engine.Validator(engine.load_definitions("definitions"))
+    report = validator.validate(resource)  # a parsed FHIR JSON resource
+    print(report.valid, [str(issue) for issue in report.issues])
 """
 
 from engine.markdown import load_definitions
