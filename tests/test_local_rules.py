@@ -223,6 +223,10 @@ def _odd_region_selection() -> dict[str, Any]:
     return {
         "resourceType": "ImagingSelection",
         "status": "available",
+        "text": {
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml">A region of one image</div>',
+        },
         "code": {"text": "a region"},
         "studyUid": "1.2.840.113619.2.55.3.604688119.969.1268071029.320",
         "seriesUid": "1.2.840.113619.2.55.3.604688119.969.1268071029.321",

@@ -128,7 +128,7 @@ def structure_definitions(draw: st.DrawFn) -> StructureDefinition:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(structure_definitions())
 def test_round_trip_keeps_every_rule_field_and_bytes(sd: StructureDefinition) -> None:
     md = sd.source.file
