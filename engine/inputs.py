@@ -196,15 +196,18 @@ def _expand(item: str) -> Iterator[Path | Unreadable]:
 
 
 def _walk(folder: Path, item: str) -> Iterator[Path | Unreadable]:
-    found = False
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS:
-                found = True
-                yield Path(dirpath) / name
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found.extend(
+            Path(dirpath) / name
+            for name in filenames
+            if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS
+        )
     if not found:
         yield Unreadable(item, "no .json, .ndjson, .jsonl or .xml file in this folder")
+    # By path components, as `find | sort` would list them: a.json, b/c.xml, d.json.
+    yield from sorted(found, key=lambda p: p.parts)
 
 
 def _read_file(path: Path) -> Iterator[RawResource | Unreadable]:
@@ -236,7 +239,8 @@ def _split(name: str, data: bytes, syntax: str | None) -> Iterator[RawResource]:
 def _ndjson(name: str, lines: Iterable[bytes]) -> Iterator[RawResource]:
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            yield RawResource(f"{name}:{number}", name, line, "json", number)
+            # Without its line break, an error at the end of the line stays on it.
+            yield RawResource(f"{name}:{number}", name, line.rstrip(b"\r\n"), "json", number)
 
 
 def _sniff(data: bytes) -> str:
