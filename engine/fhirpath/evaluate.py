@@ -129,6 +129,8 @@ class CompiledExpression:
         }
         ctx = {
             "dataRoot": [root],
+            # fhirpathpy only sets $this inside function arguments; at the top it is the focus.
+            "$this": [root],
             "vars": environment,
             "model": self._model,
             "userInvocationTable": FUNCTIONS,

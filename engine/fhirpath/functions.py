@@ -14,6 +14,9 @@ therefore receive fhirpathpy nodes and unwrap them themselves.
   ``<``, ``>``, ``<=``, ``>=`` able to order quantities (:mod:`engine.fhirpath.quantities`);
 - ``=``, ``!=`` and the orderings compare date/time elements as dates and times
   (fhirpathpy compares them as strings);
+- ``contains()``, ``startsWith()``, ``endsWith()`` answer false on several strings, as
+  the HL7 Java engine does (eld-11 relies on it); ``single()`` raises on several items,
+  and ``$this`` is the focus at the top of an expression;
 - ``children()``, ``descendants()``, ``extension(url)``: FHIR-aware navigation that keeps
   a primitive and its extensions together (:mod:`engine.fhirpath.navigation`).
 
@@ -130,6 +133,23 @@ def single(ctx: dict[str, Any], inputs: list[Any]) -> list[Any]:
     return inputs
 
 
+def _lenient_string_test(name: str) -> _Function:
+    """fhirpathpy's ``contains``/``startsWith``/``endsWith``, false on several strings.
+
+    The specification makes several inputs an error; the HL7 Java engine answers false,
+    and a core R5 constraint depends on it (eld-11: ``type.code.contains(":")`` on an
+    element with several types).
+    """
+    original = _BUILT_IN[name]["fn"]
+
+    def test(ctx: dict[str, Any], inputs: list[Any], argument: Any) -> Any:
+        if len(inputs) > 1:
+            return False
+        return original(ctx, inputs, argument)
+
+    return {**_BUILT_IN[name], "fn": test}
+
+
 def _temporal(collection: list[Any]) -> list[Any]:
     """A singleton date, dateTime, instant or time element as fhirpathpy's date/time value."""
     if len(collection) != 1 or not isinstance(collection[0], ResourceNode):
@@ -209,6 +229,9 @@ FUNCTIONS: Mapping[str, _Function] = {
     "descendants": _entry(navigation.descendants),
     "extension": _entry(navigation.extension, {1: ["String"]}),
     "single": _entry(single),
+    "contains": _lenient_string_test("contains"),
+    "startsWith": _lenient_string_test("startsWith"),
+    "endsWith": _lenient_string_test("endsWith"),
     "<": _ordering("<", lambda order: order < 0),
     ">": _ordering(">", lambda order: order > 0),
     "<=": _ordering("<=", lambda order: order <= 0),

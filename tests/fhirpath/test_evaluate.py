@@ -194,3 +194,28 @@ def test_trace_does_not_write_to_standard_output(capsys):
 def test_a_complex_element_with_only_extensions_is_a_result():
     resource = {"resourceType": "Patient", "maritalStatus": {"extension": [{"url": "u"}]}}
     assert evaluate("maritalStatus", resource) == [{"extension": [{"url": "u"}]}]
+
+
+def test_this_at_the_top_is_the_focus():
+    resource = {"resourceType": "StructureDefinition", "snapshot": {"element": [{"path": "X"}]}}
+    assert evaluate("$this.snapshot.element.count() = 1", resource) == [True]
+    sdf_26 = "$this.where(element[0].mustSupport='true').exists().not()"
+    assert evaluate(f"snapshot.select({sdf_26})", resource) == [True]
+
+
+def test_eld_11_on_an_element_with_several_types():
+    eld_11 = (
+        'binding.empty() or type.code.empty() or type.code.contains(":") or '
+        "type.select((code = 'code') or (code = 'Coding') or (code='CodeableConcept') or "
+        "(code = 'Quantity') or (code = 'string') or (code = 'uri') or (code = 'Duration'))"
+        ".exists()"
+    )
+    element = {
+        "path": "Observation.value[x]",
+        "type": [{"code": "Quantity"}, {"code": "string"}],
+        "binding": {"strength": "example"},
+    }
+    resource = {"resourceType": "StructureDefinition", "differential": {"element": [element]}}
+    assert evaluate(f"differential.element.select({eld_11})", resource) == [True]
+    assert evaluate("differential.element.type.code.contains('Q')", resource) == [False]
+    assert evaluate("differential.element.type.code.first().contains('Q')", resource) == [True]
