@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from engine.model import Definitions, ElementDefinition, TypeRef
@@ -73,7 +74,7 @@ def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[
     elif kind == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif kind == "number":
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
         ok = ok and math.isfinite(value)
     else:
         ok = isinstance(value, str)
@@ -89,15 +90,13 @@ def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[
     if isinstance(value, str) and value == "":
         yield Issue("error", "value", location, "A primitive value cannot be an empty string")
         return
-    if rule.regex is not None and kind != "boolean":
-        text = value if isinstance(value, str) else repr(value)
-        if rule.regex.fullmatch(text) is None:
-            yield Issue(
-                "error",
-                "value",
-                location,
-                f"The value {_show(value)} is not a valid {rule.type_code}",
-            )
+    # A JSON number's lexical form is already fixed by JSON; integer types still need
+    # their ranges (positiveInt > 0…), which their regexes state on the digits.
+    lexical = isinstance(value, str | int) and not isinstance(value, bool)
+    if rule.regex is not None and lexical and rule.regex.fullmatch(str(value)) is None:
+        yield Issue(
+            "error", "value", location, f"The value {_show(value)} is not a valid {rule.type_code}"
+        )
 
 
 def binding_codes(
