@@ -21,6 +21,7 @@ in ``Observation.value`` and what ``is Quantity`` means:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.model import Definitions, ElementDefinition, StructureDefinition
@@ -31,27 +32,76 @@ _SYSTEM = "http://hl7.org/fhirpath/System."
 
 
 def fhirpathpy_model(definitions: Definitions) -> dict[str, Any]:
-    """The four fhirpathpy model tables for every type in ``definitions``."""
-    choices: dict[str, list[str]] = {}
-    path_types: dict[str, str] = {}
-    parents: dict[str, str] = {}
-    elsewhere: dict[str, str] = {}
-    for name in definitions:
-        sd = definitions[name]
+    """The four fhirpathpy model tables for ``definitions``.
+
+    The tables fill in one type at a time, the first time fhirpathpy asks about a path
+    of that type, so a validator over ~230 lazily loaded types only reads the types its
+    resources use.
+    """
+    tables = _TypeTables(definitions)
+    return {
+        "choiceTypePaths": _LazyTable(tables, "choices"),
+        "path2Type": _LazyTable(tables, "path_types"),
+        "type2Parent": _LazyTable(tables, "parents"),
+        "pathsDefinedElsewhere": _LazyTable(tables, "elsewhere"),
+    }
+
+
+class _TypeTables:
+    """The tables' content, described per type on first use."""
+
+    def __init__(self, definitions: Definitions) -> None:
+        self._definitions = definitions
+        self._described: set[str] = set()
+        self.choices: dict[str, list[str]] = {}
+        self.path_types: dict[str, str] = {}
+        self.parents: dict[str, str] = {}
+        self.elsewhere: dict[str, str] = {}
+
+    def table(self, name: str, key: str) -> dict[str, Any]:
+        type_name = key.split(".", 1)[0]
+        if type_name not in self._described:
+            self._described.add(type_name)
+            if type_name in self._definitions:
+                self._describe_type(self._definitions[type_name])
+        table: dict[str, Any] = getattr(self, name)
+        return table
+
+    def everything(self, name: str) -> dict[str, Any]:
+        for type_name in self._definitions:
+            self.table(name, type_name)
+        table: dict[str, Any] = getattr(self, name)
+        return table
+
+    def _describe_type(self, sd: StructureDefinition) -> None:
         if sd.base is not None:
-            parents[sd.name] = sd.base
+            self.parents[sd.name] = sd.base
         for element in sd.elements:
             if element.parent_path is not None and not sd.children(element):
                 continue
-            for child_name, (owner, child) in definitions.children_of(sd, element).items():
+            for child_name, (owner, child) in self._definitions.children_of(sd, element).items():
                 path = f"{element.path}.{child_name.removesuffix('[x]')}"
-                _describe(owner, child, path, choices, path_types, elsewhere)
-    return {
-        "choiceTypePaths": choices,
-        "path2Type": path_types,
-        "type2Parent": parents,
-        "pathsDefinedElsewhere": elsewhere,
-    }
+                _describe(owner, child, path, self.choices, self.path_types, self.elsewhere)
+
+
+class _LazyTable(Mapping[str, Any]):
+    """One of the four tables, as fhirpathpy reads it (``get``, ``in``, ``[]``)."""
+
+    def __init__(self, tables: _TypeTables, name: str) -> None:
+        self._tables = tables
+        self._name = name
+
+    def __getitem__(self, key: str) -> Any:
+        return self._tables.table(self._name, key)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._tables.table(self._name, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables.everything(self._name))
+
+    def __len__(self) -> int:
+        return len(self._tables.everything(self._name))
 
 
 def _describe(
