@@ -64,9 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, as Unix tools do.
+        # The reader went away (``| head``): stop quietly with the status of a process
+        # ended by SIGPIPE, as Unix tools do; no verdict was reached.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_VALID
+        return 141
 
 
 def bundled_definitions() -> Path:

@@ -7,6 +7,7 @@ input, ``python -m engine``) run it with ``subprocess``.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 import shutil
@@ -19,8 +20,10 @@ import pytest
 
 import engine
 import engine.cli
+import engine.progress
 from engine.cli import bundled_definitions, main
 from engine.output import FILE_EXTENSION
+from engine.progress import Progress
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SELECTIONS = FIXTURES / "imagingselection"
@@ -475,3 +478,36 @@ def test_jobs_3_text_output_is_the_same_as_jobs_1(capsys, tmp_path) -> None:
     assert status_3 == status_1 == 1
     assert text_3 == text_1
     assert text_1.splitlines()[-1].startswith("== Total: 12 files, 51 resources, ")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_draws_on_a_terminal_after_half_a_second(monkeypatch) -> None:
+    clock = iter([0.0, 0.2, 0.6, 0.65, 0.8])
+    monkeypatch.setattr(engine.progress.time, "monotonic", lambda: next(clock))
+    terminal = _Terminal()
+    bar = Progress(terminal, total_bytes=400)
+    bar.advance(size=100, invalid=False)  # 0.2 s: too early to draw
+    assert terminal.getvalue() == ""
+    bar.advance(size=100, invalid=True)  # 0.6 s: drawn
+    bar.advance(size=100, invalid=False)  # 0.65 s: too soon after the last drawing
+    bar.advance(size=100, invalid=False)  # 0.8 s: drawn
+    bar.close()
+    frames = terminal.getvalue().split("\r")[1:]
+    assert frames == [
+        "[" + "#" * 15 + "." * 15 + "]  50% 2 resources, 1 invalid\x1b[K",
+        "[" + "#" * 30 + "] 100% 4 resources, 1 invalid\x1b[K",
+        "\x1b[K",
+    ]
+
+
+def test_no_progress_bar_off_a_terminal() -> None:
+    stream = io.StringIO()
+    bar = Progress(stream, total_bytes=None)
+    for _ in range(1000):
+        bar.advance(size=10, invalid=False)
+    bar.close()
+    assert stream.getvalue() == ""
