@@ -43,7 +43,7 @@ from engine.model import (
     StructureDefinition,
     TypeRef,
 )
-from engine.yaml_io import YamlPath, line_of, load_yaml, scalar
+from engine.yaml_io import YamlPath, line_of, load_block_yaml, load_yaml, scalar
 
 #: Bumped when the layout changes incompatibly; the loader refuses other versions.
 FORMAT_VERSION = 1
@@ -169,7 +169,9 @@ def index_to_yaml(types: Mapping[str, Sequence[str]], definitions_dir: str = "de
 
 def index_from_yaml(text: str, file: str) -> dict[str, tuple[str, ...]]:
     """Read a rules index: type name → its constraint keys (in definition order)."""
-    data = load_yaml(text, file)
+    data = load_block_yaml(text)
+    if data is None:
+        data = load_yaml(text, file)
     problem: tuple[str, YamlPath] | None = None
     if not isinstance(data, dict) or set(data) != {"format", "types"}:
         problem = ("a rules index has exactly the fields 'format' and 'types'", ())
@@ -196,8 +198,9 @@ def rules_from_yaml(text: str, file: str, source_dir: str | None = None) -> Stru
     name them. Expressions are not re-checked: the file was checked when generated.
     """
     reader = _Reader(source_dir)
+    data = load_block_yaml(text)
     try:
-        return reader.structure_definition(load_yaml(text, file))
+        return reader.structure_definition(data if data is not None else load_yaml(text, file))
     except _ShapeError as error:
         raise DefinitionError(error.message, Source(file, line_of(text, error.path))) from None
 

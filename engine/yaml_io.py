@@ -2,7 +2,9 @@
 
 Data files (compiled rules, local rules) are read with the C loader when PyYAML has it,
 because start-up speed matters; line numbers are only worked out when something is wrong,
-by composing the document again and walking to the offending node.
+by composing the document again and walking to the offending node. The compiled rule
+files, which are large and written by :func:`scalar`-based emitters in plain block style,
+are read faster still by :func:`load_block_yaml`, which handles exactly that subset.
 
     >>> data = load_yaml("a:\\n  - x: 1\\n", "f.yaml")
     >>> line_of("a:\\n  - x: 1\\n", ("a", 0, "x"))
@@ -11,8 +13,10 @@ by composing the document again and walking to the offending node.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -140,3 +144,149 @@ def _is_plain(value: str, flow: bool) -> bool:
         return False
     resolved = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
     return bool(resolved == "tag:yaml.org,2002:str")
+
+
+# ---- a fast reader for the block-style subset our emitters write
+
+
+class _NotBlockSubset(Exception):
+    """The text uses YAML beyond the subset :func:`load_block_yaml` reads."""
+
+
+_BLOCK_LINE = re.compile(r"( *)(- )?([A-Za-z][A-Za-z0-9_-]*):(?: (.+))?")
+# Anything PyYAML reads differently from a plain character (line breaks other than \n,
+# tabs, non-printables, a byte-order mark) sends the whole text to PyYAML.
+_UNUSUAL = re.compile(
+    "[^\x0a\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
+)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_TAG = "tag:yaml.org,2002:"
+
+
+def load_block_yaml(text: str) -> Any | None:
+    """Parse ``text`` if it is in the subset our writers emit, else return ``None``.
+
+    The subset: ``#`` comment lines, block mappings and block sequences of mappings
+    indented by two, and values that are plain scalars (strings, integers, ``true``,
+    ``false``, ``null``), double-quoted strings with JSON escapes, or one-line flow
+    lists and mappings of plain scalars. Within it the result equals PyYAML's (the tests
+    check this on every compiled rule file and on random texts); it is about three times
+    faster than PyYAML's C loader, whose Python-level constructor dominates. Callers fall
+    back to :func:`load_yaml` on ``None``, which also gives line-numbered errors.
+
+        >>> load_block_yaml('a: 1\\nb:\\n  - c: [x, y]\\n    d: "q: r"\\n')
+        {'a': 1, 'b': [{'c': ['x', 'y'], 'd': 'q: r'}]}
+        >>> load_block_yaml("a: &anchor 1\\n") is None
+        True
+    """
+    if _UNUSUAL.search(text):
+        return None
+    try:
+        return _block_document(text)
+    except _NotBlockSubset:
+        return None
+
+
+def _block_document(text: str) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    # (indent of the keys or dashes it holds, container), innermost last
+    stack: list[tuple[int, dict[str, Any] | list[Any]]] = [(0, root)]
+    open_key: tuple[int, dict[str, Any], str] | None = None
+    for line in text.split("\n"):
+        if not line or line[0] == "#":
+            continue
+        match = _BLOCK_LINE.fullmatch(line)
+        if match is None:
+            raise _NotBlockSubset
+        spaces, dash, key, raw = match.groups()
+        indent = len(spaces)
+        if open_key is not None:
+            key_indent, owner, owner_key = open_key
+            open_key = None
+            if indent > key_indent:
+                child: dict[str, Any] | list[Any] = [] if dash else {}
+                owner[owner_key] = child
+                stack.append((indent, child))
+        while stack[-1][0] > indent:
+            stack.pop()
+        level, container = stack[-1]
+        if level != indent:
+            raise _NotBlockSubset
+        if dash:
+            if not isinstance(container, list):
+                raise _NotBlockSubset
+            target: dict[str, Any] = {}
+            container.append(target)
+            stack.append((indent + 2, target))
+        elif isinstance(container, dict):
+            target = container
+        else:
+            raise _NotBlockSubset
+        if key in target or not isinstance(_plain(key), str):
+            raise _NotBlockSubset
+        if raw is None:
+            open_key = (indent + 2 if dash else indent, target, key)
+            target[key] = None
+        else:
+            target[key] = _block_value(raw)
+    return root
+
+
+def _block_value(raw: str) -> Any:
+    first = raw[0]
+    if first == " " or raw[-1] == " ":
+        raise _NotBlockSubset
+    if first == '"':
+        if "\\x" in raw or "\\/" in raw or _SURROGATE_ESCAPE.search(raw):
+            raise _NotBlockSubset
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise _NotBlockSubset from None
+        if not isinstance(value, str):
+            raise _NotBlockSubset
+        return value
+    if first == "[" and raw[-1] == "]":
+        body = raw[1:-1]
+        return [_flow_item(item) for item in body.split(", ")] if body else []
+    if first == "{" and raw[-1] == "}":
+        mapping: dict[Any, Any] = {}
+        for item in raw[1:-1].split(", "):
+            key, separator, value = item.partition(": ")
+            key_value = _flow_item(key)
+            if not separator or key_value in mapping:
+                raise _NotBlockSubset
+            mapping[key_value] = _flow_item(value)
+        return mapping
+    return _plain(raw)
+
+
+def _flow_item(raw: str) -> Any:
+    if not raw or not _FLOW_INDICATORS.isdisjoint(raw) or raw[0] in "\"'" or ":" in raw[-1:]:
+        raise _NotBlockSubset
+    if _FLOW_COLON.search(raw):
+        raise _NotBlockSubset
+    return _plain(raw)
+
+
+@lru_cache(maxsize=65536)
+def _plain(raw: str) -> Any:
+    """A plain scalar's value, for the types the subset allows."""
+    if (
+        raw != raw.strip()
+        or raw[0] in _INDICATORS
+        or ": " in raw
+        or " #" in raw
+        or raw.endswith(":")
+    ):
+        raise _NotBlockSubset
+    tag = _RESOLVER.resolve(yaml.ScalarNode, raw, (True, False))
+    if tag == _TAG + "str":
+        return raw
+    if tag == _TAG + "int" and raw.isdigit() and (raw == "0" or raw[0] != "0"):
+        return int(raw)
+    if tag == _TAG + "bool" and raw in ("true", "false"):
+        return raw == "true"
+    if tag == _TAG + "null" and raw == "null":
+        return None
+    raise _NotBlockSubset
