@@ -31,15 +31,14 @@ import engine  # noqa: E402
 
 
 def examples(package: Path) -> Iterator[tuple[str, Any]]:
-    """(name, parsed JSON) of each example resource in the package, in name order."""
+    """(name, parsed JSON) of each example resource in the package, in archive order
+    (reading a .tgz out of order decompresses it again for every backward seek)."""
     with tarfile.open(package) as tar:
-        members = sorted(
-            (m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")),
-            key=lambda m: m.name,
-        )
-        for member in members:
+        for member in tar:
             name = member.name.removeprefix("package/")
-            if name in (".index.json", "package.json") or name.startswith(("other/", "openapi/")):
+            if not member.isfile() or not name.endswith(".json") or "/" in name:
+                continue
+            if name in (".index.json", "package.json"):
                 continue
             handle = tar.extractfile(member)
             if handle is None:
@@ -47,7 +46,11 @@ def examples(package: Path) -> Iterator[tuple[str, Any]]:
             try:
                 yield name, json.loads(handle.read().decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                yield name, err
+                yield name, _Unreadable(str(err))
+
+
+class _Unreadable(str):
+    """The parse error of an example that is not JSON (a str, so it pickles to workers)."""
 
 
 _VALIDATOR: engine.Validator | None = None
@@ -62,7 +65,7 @@ def _validate(item: tuple[str, Any]) -> tuple[str, engine.Report | str]:
     """(name, report) or (name, error text) for one example; runs in a worker."""
     name, resource = item
     assert _VALIDATOR is not None
-    if isinstance(resource, Exception):
+    if isinstance(resource, _Unreadable):
         return name, f"unreadable JSON: {resource}"
     try:
         return name, _VALIDATOR.validate(resource)
