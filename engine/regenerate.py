@@ -251,7 +251,7 @@ def _type_changes(
     ]
     if old.source.file != _relative_source(new, folder):
         other.append("source file")
-    if _lines(old) != _lines(new):
+    if _moved(old, new):
         other.append("source lines")
     changes = TypeChanges(
         type_name=new.name,
@@ -302,8 +302,15 @@ def _element_fields(old: ElementDefinition, new: ElementDefinition) -> tuple[str
     )
 
 
-def _lines(sd: StructureDefinition) -> tuple[object, ...]:
-    return (
-        sd.source.line,
-        tuple((e.source.line, tuple(c.source.line for c in e.constraints)) for e in sd.elements),
-    )
+def _moved(old: StructureDefinition, new: StructureDefinition) -> bool:
+    """True when an element or constraint present in both now sits on another line."""
+    old_lines = _lines(old)
+    return any(old_lines.get(item, line) != line for item, line in _lines(new).items())
+
+
+def _lines(sd: StructureDefinition) -> dict[str, int]:
+    lines = {"": sd.source.line}
+    for e in sd.elements:
+        lines[e.path] = e.source.line
+        lines.update((f"{e.path}#{c.key}", c.source.line) for c in e.constraints)
+    return lines
