@@ -77,6 +77,20 @@ def load_rules(directory: str | os.PathLike[str]) -> Definitions:
     )
 
 
+def load_rules_or_markdown(path: str | os.PathLike[str]) -> Definitions:
+    """The compiled rules when ``path`` is a definitions folder that has them, else the
+    markdown (a folder without ``rules/``, or definition files) via
+    :func:`engine.load_definitions`. This is how a command line should start: fast
+    from compiled rules, and still able to take a user's own markdown folder.
+    """
+    if (Path(path) / RULES_DIR / INDEX_FILE).is_file():
+        return load_rules(path)
+    # Imported here so that starting from compiled rules never builds the markdown grammars.
+    from engine.markdown import load_definitions
+
+    return load_definitions(path)
+
+
 def _owners(index: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
     owners: dict[str, tuple[str, ...]] = {}
     for name, keys in sorted(index.items()):

@@ -22,7 +22,7 @@ import engine
 from engine.model import DefinitionError
 from engine.regenerate import regenerate
 from engine.rules_cli import main
-from engine.rules_loader import load_rules
+from engine.rules_loader import load_rules, load_rules_or_markdown
 from tests.test_rules import essentials
 
 PROJECT_DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
@@ -289,6 +289,21 @@ def test_compiled_rules_load_each_type_on_first_use(generated: Path) -> None:
         definitions[victim.stem]
     if other is not None:
         assert definitions["ImagingSelection"].element("ImagingSelection.instance").repeats
+
+
+def test_a_folder_with_rules_starts_from_them_without_reading_markdown(generated: Path) -> None:
+    (generated / SEED).write_text("not a definitions file", encoding="utf-8")
+    definitions = load_rules_or_markdown(generated)
+    assert len(definitions["ImagingSelection"].constraints) == 11
+    with pytest.raises(DefinitionError, match="missing front matter"):
+        load_rules_or_markdown(generated / SEED)
+
+
+def test_a_folder_without_rules_is_read_from_its_markdown(definitions_copy: Path) -> None:
+    definitions = load_rules_or_markdown(definitions_copy)
+    assert essentials(definitions["ImagingSelection"]) == essentials(
+        engine.load_definitions(definitions_copy)["ImagingSelection"]
+    )
 
 
 def test_missing_or_inconsistent_rules_are_clear_errors(definitions_copy: Path) -> None:
