@@ -51,6 +51,8 @@ from engine.model import (
 )
 
 REGEX_EXTENSION = "http://hl7.org/fhir/StructureDefinition/regex"
+FHIR_TYPE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
+SYSTEM_TYPE_PREFIX = "http://hl7.org/fhirpath/System."
 
 _KINDS = frozenset(get_args(Kind))
 _SEVERITIES = frozenset(get_args(Severity))
@@ -180,10 +182,28 @@ def _type_ref(raw: Any, path: str, source: Source) -> TypeRef:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("code"), str):
         raise DefinitionError(f"{path}: a type without a code", source)
     return TypeRef(
-        code=raw["code"],
+        code=fhir_type_code(raw, path),
         target_profiles=_text_list(raw, "targetProfile", path, source),
         profiles=_text_list(raw, "profile", path, source),
     )
+
+
+def fhir_type_code(raw_type: Mapping[str, Any], path: str) -> str:
+    """The FHIR type of an element type: its code, or, for ``Resource.id``, ``Element.id``
+    and ``Extension.url`` (coded as FHIRPath system types), the FHIR type their
+    ``structuredefinition-fhir-type`` extension names (``id``, ``string``, ``uri``), as the
+    specification's own pages show them. A primitive's ``value`` keeps its system type:
+    it is the value itself.
+    """
+    code: str = raw_type["code"]
+    if not code.startswith(SYSTEM_TYPE_PREFIX) or path.endswith(".value"):
+        return code
+    for extension in raw_type.get("extension", []):
+        if isinstance(extension, Mapping) and extension.get("url") == FHIR_TYPE_EXTENSION:
+            value = extension.get("valueUrl") or extension.get("valueUri")
+            if isinstance(value, str) and value:
+                return value
+    return code
 
 
 def _binding(raw: Any, path: str, source: Source) -> Binding | None:

@@ -11,7 +11,7 @@ import pytest
 
 import engine
 from engine.fhir_export import REGEX_EXTENSION
-from engine.fhir_import import structure_definition_from_fhir
+from engine.fhir_import import fhir_type_code, structure_definition_from_fhir
 from engine.model import StructureDefinition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,7 +180,7 @@ def _modelled(element: dict[str, Any]) -> dict[str, Any]:
         }
     result["type"] = [
         {
-            "code": t["code"],
+            "code": fhir_type_code(t, element["path"]),
             "profile": t.get("profile", []),
             "targetProfile": t.get("targetProfile", []),
             "regex": [

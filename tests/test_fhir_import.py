@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.fhir_import import structure_definition_from_fhir
+from engine.fhir_import import fhir_type_code, structure_definition_from_fhir
 from engine.model import Cardinality, DefinitionError, StructureDefinition
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r5" / "structuredefinitions"
@@ -38,7 +38,8 @@ def test_element_root_type() -> None:
     assert ele1.expression == "hasValue() or (children().count() > id.count())"
     assert ele1.context == "Element"
     element_id = sd.element("Element.id")
-    assert element_id.type_codes == ("http://hl7.org/fhirpath/System.String",)
+    # coded System.String with the fhir-type extension 'string': read as its FHIR type
+    assert element_id.type_codes == ("string",)
     assert element_id.conditions == ("ele-1",)
     assert element_id.cardinality == Cardinality(0, 1)
     extension = sd.element("Element.extension")
@@ -59,6 +60,8 @@ def test_primitive_regex_comes_from_the_value_type_extension() -> None:
     assert (id_type.kind, id_type.base) == ("primitive-type", "string")
     assert id_type.element("id.value").regex == r"[A-Za-z0-9\-\.]{1,64}"
     assert id_type.root.regex is None
+    # a primitive's value keeps its FHIRPath system type, though it too has a fhir-type
+    assert id_type.element("id.value").type_codes == ("http://hl7.org/fhirpath/System.String",)
     decimal = _load("decimal")
     assert decimal.element("decimal.value").regex == (
         r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,9}})?"
@@ -196,7 +199,7 @@ def test_every_differential_element_is_converted_field_by_field(name: str) -> No
         assert list(element.aliases) == source.get("alias", [])
         assert list(element.conditions) == source.get("condition", [])
         assert [(t.code, list(t.target_profiles), list(t.profiles)) for t in element.types] == [
-            (t["code"], t.get("targetProfile", []), t.get("profile", []))
+            (fhir_type_code(t, source["path"]), t.get("targetProfile", []), t.get("profile", []))
             for t in source.get("type", [])
         ]
         assert [(c.key, c.severity, c.human, c.expression) for c in element.constraints] == [

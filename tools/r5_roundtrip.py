@@ -31,7 +31,7 @@ from typing import Any
 
 from r5_definitions import read_folder, read_package, select_types
 
-from engine.fhir_import import REGEX_EXTENSION, structure_definition_from_fhir
+from engine.fhir_import import REGEX_EXTENSION, fhir_type_code, structure_definition_from_fhir
 from engine.markdown import parse_definitions_text
 from engine.markdown_writer import to_markdown
 
@@ -90,8 +90,10 @@ def _aspects(
 
 
 def _types(element: Mapping[str, Any]) -> list[tuple[str, list[str], list[str]]]:
+    """Types by their FHIR type (see ``fhir_type_code``: ``Resource.id`` is an ``id``)."""
+    path = str(element.get("path", ""))
     return [
-        (t.get("code"), t.get("targetProfile", []), t.get("profile", []))
+        (fhir_type_code(t, path), t.get("targetProfile", []), t.get("profile", []))
         for t in element.get("type", [])
     ]
 
