@@ -84,6 +84,7 @@ def test_too_many_occurrences_of_a_single_element(validator, example):
         ("issued", "2026-03-05T10:30:10", "an instant needs a zone"),
         ("status", True, "a JSON boolean for a code"),
         ("status", " available", "a code has no leading whitespace"),
+        ("id", "example waveform", "Resource.id is an id: no spaces"),
     ],
 )
 def test_primitive_values_are_checked_against_type_and_format(
