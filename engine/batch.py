@@ -14,9 +14,11 @@ reads bytes. Results come back in input order whatever the number of processes, 
 from __future__ import annotations
 
 import multiprocessing
-import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 
 from engine.inputs import InputError, RawResource, Unreadable, parse
 from engine.markdown import load_definitions
@@ -101,33 +103,41 @@ def _init_worker(definitions: tuple[str, ...]) -> None:
     _worker = Checker(load_definitions(*definitions))
 
 
-def _check_in_worker(item: RawResource | Unreadable) -> Result:
+def _check_batch(batch: list[RawResource | Unreadable]) -> list[Result]:
     assert _worker is not None, "the pool initializer builds the checker"
-    return _worker(item)
+    return [_worker(item) for item in batch]
+
+
+def _batches(
+    items: Iterable[RawResource | Unreadable], size: int
+) -> Iterator[list[RawResource | Unreadable]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _parallel(
     items: Iterable[RawResource | Unreadable], definitions: tuple[str, ...], jobs: int
 ) -> Iterator[Result]:
-    # Bound the items in flight: the pool reads its input in a thread as fast as it
-    # can, which for a multi-gigabyte NDJSON file would mean holding all of it.
-    in_flight = threading.Semaphore(CHUNK_SIZE * jobs * 4)
-    stop = threading.Event()
-
-    def gated() -> Iterator[RawResource | Unreadable]:
-        for item in items:
-            while not in_flight.acquire(timeout=0.1):
-                if stop.is_set():
-                    return
-            yield item
-
+    # A bounded window of batches in flight: input is read only as fast as it is
+    # validated (a multi-gigabyte NDJSON file is never held whole), and results are
+    # taken in submission order, which is input order.
+    window = jobs * 4
+    pending: deque[Future[list[Result]]] = deque()
     # spawn, not fork: the same behaviour on every platform, and no copy of this
-    # process's threads or locks in the children.
+    # process's threads or locks in the children. A worker that cannot start makes the
+    # executor raise BrokenProcessPool instead of being restarted forever.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(definitions,)) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_init_worker, initargs=(definitions,)
+    ) as pool:
         try:
-            for result in pool.imap(_check_in_worker, gated(), CHUNK_SIZE):
-                in_flight.release()
-                yield result
+            for batch in _batches(items, CHUNK_SIZE):
+                pending.append(pool.submit(_check_batch, batch))
+                if len(pending) >= window:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
         finally:
-            stop.set()
+            for future in pending:
+                future.cancel()

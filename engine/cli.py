@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from engine.batch import check_all
@@ -63,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenProcessPool as error:
+        print(f"error: the --jobs worker processes failed: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly with the status of a process
         # ended by SIGPIPE, as Unix tools do; no verdict was reached.
