@@ -165,6 +165,12 @@ def test_deep_nesting_is_an_input_error_not_a_crash(definitions) -> None:
     assert error.message == "nested too deeply to read"
 
 
+def test_deeply_nested_xml_is_an_input_error_not_a_crash(definitions) -> None:
+    deep = '<extension url="u">' * 3000 + "</extension>" * 3000
+    item = raw(f'<Patient xmlns="http://hl7.org/fhir">{deep}</Patient>', "xml")
+    assert error_of(item, definitions).message == "nested too deeply to read"
+
+
 def test_xml_is_converted_and_its_errors_carry_file_lines(definitions) -> None:
     selection = parse(RawResource("mg", "mg", MG_XML.read_bytes(), "xml"), definitions)
     assert selection["resourceType"] == "ImagingSelection"
