@@ -143,7 +143,8 @@ def _validate(args: argparse.Namespace) -> int:
     except DefinitionError as error:
         print(f"error: invalid definitions: {error}", file=sys.stderr)
         return EXIT_USAGE
-    progress = Progress(sys.stderr, _total_size(args.inputs))
+    # Sizing the inputs lists them a second time: only worth it for a visible bar.
+    progress = Progress(sys.stderr, _total_size(args.inputs) if sys.stderr.isatty() else None)
     output = make_output(args.format, sys.stdout)
     unreadable = invalid = False
     results = check_all(read(args.inputs), [definitions_path], args.jobs, loaded=definitions)
