@@ -39,7 +39,7 @@ _XML_NS = "http://www.w3.org/XML/1998/namespace"
 #: XHTML elements that never have content: written ``<br/>``; every other empty element
 #: gets an end tag (``<td></td>``), which HTML parsers read the same way.
 _VOID_ELEMENTS = frozenset(
-    {
+    [
         "area",
         "base",
         "br",
@@ -53,8 +53,10 @@ _VOID_ELEMENTS = frozenset(
         "source",
         "track",
         "wbr",
-    }
+    ]
 )
+#: Joins namespace and local name in expat's tag names: a character no XML name or
+#: namespace URI can contain.
 _SEP = "\x1f"
 
 #: FHIR primitive types whose JSON form is a number or a boolean; every other
@@ -84,8 +86,8 @@ class XmlInputError(ValueError):
 
     ``line`` and ``column`` (1-based) point at the offending text when known.
 
-        >>> str(XmlInputError("root element <foo> is not a FHIR resource", 1, 1))
-        'line 1, column 1: root element <foo> is not a FHIR resource'
+        >>> str(XmlInputError("<Patinet> is not a resource type the definitions know", 1, 1))
+        'line 1, column 1: <Patinet> is not a resource type the definitions know'
     """
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
