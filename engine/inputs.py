@@ -12,8 +12,9 @@ Reading happens in two steps so that the expensive one can run in worker process
 
 A Bundle is one resource: the validator walks its entries.
 
-    >>> for raw in read(["examples/imagingselection"]):
-    ...     resource = parse(raw, defs)
+    >>> defs = engine.load_definitions("definitions")
+    >>> for raw in read(["examples/imagingselection", "data/*.ndjson"]):
+    ...     resource = parse(raw, defs)   # InputError: raw.source and the line
 """
 
 from __future__ import annotations
