@@ -132,8 +132,8 @@ def check_binding(
         codings = [value] if type_code == "Coding" else value.get("coding", [])
         if not isinstance(codings, list):
             return
-        pairs = [
-            (c.get("system"), c.get("code"))
+        pairs: list[tuple[str | None, str]] = [
+            (c["system"] if isinstance(c.get("system"), str) else None, c["code"])
             for c in codings
             if isinstance(c, dict) and isinstance(c.get("code"), str)
         ]
@@ -166,8 +166,8 @@ def check_binding(
         )
 
 
-def _allowed(codes: frozenset[tuple[str | None, str]], system: Any, code: str) -> bool:
-    if system is None or not isinstance(system, str):
+def _allowed(codes: frozenset[tuple[str | None, str]], system: str | None, code: str) -> bool:
+    if system is None:
         return any(c == code for _, c in codes)
     return (system, code) in codes or (None, code) in codes
 

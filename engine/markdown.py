@@ -139,8 +139,13 @@ _TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_definitions(*paths: str | os.PathLike[str]) -> Definitions:
+def load_definitions(
+    *paths: str | os.PathLike[str], extra_rules: str | os.PathLike[str] | None = None
+) -> Definitions:
     """Load definition files and folders into :class:`~engine.model.Definitions`.
+
+    ``extra_rules`` names a local-rules YAML file (your own constraints, and keys to
+    switch off with a reason; see :mod:`engine.local_rules`), applied after loading.
 
     A folder contributes every ``*.md`` file below it (``README.md`` excepted, and
     nothing under a ``rules`` folder, where generated rule files live) and every
@@ -176,6 +181,10 @@ def load_definitions(*paths: str | os.PathLike[str]) -> Definitions:
     known_keys = {c.key for sd in types.values() for c in sd.constraints}
     for document in parsed:
         _check_references(document, definitions, known_keys)
+    if extra_rules is not None:
+        from engine.local_rules import apply_local_rules
+
+        definitions = apply_local_rules(definitions, extra_rules)
     return definitions
 
 

@@ -94,9 +94,9 @@ class Validator:
     def _check(self, occ: Occurrence, not_evaluated: dict[str, tuple[str, str]]) -> Iterator[Issue]:
         code = occ.type_code
         if code is not None and self._walker.is_primitive(code):
-            rule = self._primitive_rule(code)
-            if rule is not None:
-                yield from check_primitive(rule, occ.value, occ.location)
+            primitive = self._primitive_rule(code)
+            if primitive is not None:
+                yield from check_primitive(primitive, occ.value, occ.location)
         codes = binding_codes(self.definitions, occ.element, code)
         if codes is not None:
             yield from check_binding(codes[0], codes[1], code, occ.value, occ.location)

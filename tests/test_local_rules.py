@@ -272,3 +272,15 @@ def test_local_constraints_are_enforced_from_compiled_rules_too(
     local = apply_local_rules(compiled, write(tmp_path, GOOD))
     keys = sorted(i.key or "" for i in engine.Validator(local).validate(resource).issues)
     assert keys == ["acme-2", "isl-1", "isl-4"]
+
+
+def test_load_definitions_applies_extra_rules(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    seed = Path(__file__).resolve().parent.parent / "definitions" / "ImagingSelection.md"
+    local = engine.load_definitions(seed, extra_rules=path)
+    assert local.suppressed == {
+        "isl-7": "our PACS exports odd 2D coordinate counts (ticket IMG-42)"
+    }
+    resource = {"resourceType": "ImagingSelection", "status": "available", "code": {"text": "x"}}
+    keys = {i.key for i in engine.Validator(local).validate(resource).issues}
+    assert {"isl-1", "acme-2"} <= keys
