@@ -72,6 +72,9 @@ _PARSER = lark.Lark(
     parser="lalr",
     lexer="contextual",
     start=_STARTS,
+    # Building the LALR tables takes about a second; lark keeps them in a cache file
+    # keyed by the grammar's hash, so later start-ups load them instead.
+    cache=True,
 )
 
 

@@ -36,6 +36,9 @@ _PARSER = lark.Lark(
     lexer="contextual",
     propagate_positions=False,
     maybe_placeholders=False,
+    # Building the LALR tables takes about a second; lark keeps them in a cache file
+    # keyed by the grammar's hash, so later start-ups load them instead.
+    cache=True,
 )
 
 _OPERATORS = frozenset(
