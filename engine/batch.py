@@ -1,7 +1,7 @@
 """Validating many inputs, in this process or in worker processes, results in input order.
 
     >>> from engine.inputs import read
-    >>> for result in check_all(read(["examples"]), ["definitions"], jobs=4):
+    >>> for result in check_all(read(["examples"]), DefinitionsSource(), jobs=4):
     ...     print(result.source, result.report.valid)
 
 A worker process loads the definitions and builds its :class:`~engine.Validator` once
@@ -15,20 +15,55 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 
 from engine.inputs import InputError, RawResource, Unreadable, parse
+from engine.local_rules import apply_local_rules
 from engine.markdown import load_definitions
 from engine.model import Definitions
 from engine.report import Issue, Report
+from engine.rules_loader import load_rules
 from engine.validator import Validator
 
 #: Resources sent to a worker at a time: large enough to amortize the inter-process
 #: round trip, small enough to keep every worker busy until the end.
 CHUNK_SIZE = 16
+
+
+def bundled_definitions() -> Path:
+    """The definitions shipped with the package: ``engine/_bundled_definitions`` in an
+    installed wheel, the project's ``definitions/`` folder in a source checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_bundled_definitions"
+    return installed if installed.is_dir() else package.parent / "definitions"
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionsSource:
+    """Where a run's definitions come from; small and picklable, so that every worker
+    process loads exactly what the main process loaded.
+
+    ``path`` None means the bundled definitions, read from their compiled rules (drift-
+    checked in CI, loaded type by type as resources need them); a folder or file the
+    user names is read from its markdown, so an edit is never hidden by stale rules.
+    ``extra_rules`` is a local-rules file applied on top.
+    """
+
+    path: str | None = None
+    extra_rules: str | None = None
+
+    def load(self) -> Definitions:
+        if self.path is None:
+            definitions = load_rules(bundled_definitions())
+        else:
+            definitions = load_definitions(self.path)
+        if self.extra_rules is not None:
+            definitions = apply_local_rules(definitions, self.extra_rules)
+        return definitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,29 +113,29 @@ class Checker:
 
 def check_all(
     items: Iterable[RawResource | Unreadable],
-    definitions: Sequence[str],
+    definitions: DefinitionsSource,
     jobs: int = 1,
     *,
     loaded: Definitions | None = None,
 ) -> Iterator[Result]:
     """Check every item, in order, with ``jobs`` processes.
 
-    ``definitions`` are the paths each worker loads; ``loaded`` saves loading them
-    again in this process when ``jobs`` is 1.
+    Each worker loads ``definitions`` itself; ``loaded`` saves loading them again in
+    this process when ``jobs`` is 1.
     """
     if jobs <= 1:
-        checker = Checker(loaded if loaded is not None else load_definitions(*definitions))
+        checker = Checker(loaded if loaded is not None else definitions.load())
         yield from map(checker, items)
         return
-    yield from _parallel(items, tuple(definitions), jobs)
+    yield from _parallel(items, definitions, jobs)
 
 
 _worker: Checker | None = None
 
 
-def _init_worker(definitions: tuple[str, ...]) -> None:
+def _init_worker(definitions: DefinitionsSource) -> None:
     global _worker
-    _worker = Checker(load_definitions(*definitions))
+    _worker = Checker(definitions.load())
 
 
 def _check_batch(batch: list[RawResource | Unreadable]) -> list[Result]:
@@ -117,7 +152,7 @@ def _batches(
 
 
 def _parallel(
-    items: Iterable[RawResource | Unreadable], definitions: tuple[str, ...], jobs: int
+    items: Iterable[RawResource | Unreadable], definitions: DefinitionsSource, jobs: int
 ) -> Iterator[Result]:
     # A bounded window of batches in flight: input is read only as fast as it is
     # validated (a multi-gigabyte NDJSON file is never held whole), and results are

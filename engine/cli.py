@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from engine.batch import check_all
+from engine.batch import DefinitionsSource, check_all
 from engine.inputs import STDIN, expand, read
-from engine.markdown import load_definitions
 from engine.model import DefinitionError
 from engine.output import FORMATS, make_output
 from engine.progress import Progress
@@ -74,14 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
-def bundled_definitions() -> Path:
-    """The definitions shipped with the package: ``engine/_bundled_definitions`` in an
-    installed wheel, the project's ``definitions/`` folder in a source checkout."""
-    package = Path(__file__).resolve().parent
-    installed = package / "_bundled_definitions"
-    return installed if installed.is_dir() else package.parent / "definitions"
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fhir-invariants",
@@ -107,7 +98,15 @@ def _parser() -> argparse.ArgumentParser:
         "--definitions",
         metavar="DIR",
         default=None,
-        help="the definitions folder (or file) to validate against (default: the bundled ones)",
+        help="the definitions folder (or file) to validate against, read from its markdown "
+        "(default: the bundled definitions, from their compiled rules)",
+    )
+    validate.add_argument(
+        "--rules",
+        metavar="FILE",
+        default=None,
+        help="a local-rules YAML file: your own constraints, and constraint keys to switch "
+        "off with a reason (see docs/rules.md)",
     )
     validate.add_argument(
         "--jobs",
@@ -137,9 +136,12 @@ def _validate(args: argparse.Namespace) -> int:
     if args.inputs.count(STDIN) > 1:
         print("error: standard input (-) can be read only once", file=sys.stderr)
         return EXIT_USAGE
-    definitions_path = str(args.definitions or bundled_definitions())
+    source = DefinitionsSource(
+        None if args.definitions is None else str(args.definitions),
+        None if args.rules is None else str(args.rules),
+    )
     try:
-        definitions = load_definitions(definitions_path)
+        definitions = source.load()
     except DefinitionError as error:
         print(f"error: invalid definitions: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -147,7 +149,7 @@ def _validate(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, _total_size(args.inputs) if sys.stderr.isatty() else None)
     output = make_output(args.format, sys.stdout)
     unreadable = invalid = False
-    results = check_all(read(args.inputs), [definitions_path], args.jobs, loaded=definitions)
+    results = check_all(read(args.inputs), source, args.jobs, loaded=definitions)
     shared_terminal = sys.stdout.isatty()
     try:
         for result in results:

@@ -22,11 +22,7 @@ CURRENT_MODEL = (
 
 #: The examples written against older models of the resource.
 OLDER_MODEL = tuple(
-    sorted(
-        p.name
-        for p in FOLDER.glob("imagingselection-example-*")
-        if p.name not in CURRENT_MODEL
-    )
+    sorted(p.name for p in FOLDER.glob("imagingselection-example-*") if p.name not in CURRENT_MODEL)
 )
 
 

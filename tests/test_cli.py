@@ -21,7 +21,7 @@ import pytest
 import engine
 import engine.cli
 import engine.progress
-from engine.cli import bundled_definitions, main
+from engine.cli import main
 from engine.output import FILE_EXTENSION
 from engine.progress import Progress
 
@@ -37,22 +37,6 @@ CURRENT_XML = [
 ]  # fmt: skip
 OLDER_JSON = sorted(SELECTIONS.glob("*.json"))
 MG = CURRENT_XML[0]
-
-
-@pytest.fixture(autouse=True)
-def _load_bundled_definitions_once(monkeypatch, definitions) -> None:
-    """Each ``main()`` call would load the bundled definitions again (seconds for all of
-    R5): hand it the session's copy instead. Other folders are still loaded for real,
-    and the subprocess tests and ``--jobs`` workers load everything themselves."""
-    real = engine.cli.load_definitions
-    bundled = bundled_definitions().resolve()
-
-    def load(*paths: str) -> engine.Definitions:
-        if [Path(p).resolve() for p in paths] == [bundled]:
-            return definitions
-        return real(*paths)
-
-    monkeypatch.setattr(engine.cli, "load_definitions", load)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -397,6 +381,39 @@ def test_other_definitions_are_used_when_given(capsys, tmp_path) -> None:
     status, out, _ = run(capsys, "validate", "--definitions", own, MG)
     assert status == 1
     assert "Error @ ImagingSelection: Constraint failed: isl-9: " in out
+
+
+def test_local_rules_add_constraints_and_switch_others_off(capsys, tmp_path) -> None:
+    rules = tmp_path / "my-rules.yaml"
+    rules.write_text(
+        "constraints:\n"
+        "  - key: acme-1\n"
+        "    severity: error\n"
+        "    human: We archive selections by frame of reference\n"
+        "    expression: frameOfReferenceUid.exists()\n"
+        "    context: ImagingSelection\n"
+        "suppress:\n"
+        "  - key: dom-6\n"
+        "    reason: our selections carry no narrative\n",
+        encoding="utf-8",
+    )
+    status, out, _ = run(capsys, "validate", "--format", "json", MG)
+    (plain,) = json_lines(out)
+    assert status == 0 and [i["key"] for i in plain["issues"]] == ["dom-6"]
+    status, out, _ = run(capsys, "validate", "--format", "json", "--rules", rules, MG)
+    (local,) = json_lines(out)
+    assert status == 1
+    assert [i["key"] for i in local["issues"]] == ["acme-1"]
+    assert local["suppressed"] == [{"key": "dom-6", "reason": "our selections carry no narrative"}]
+
+
+def test_bad_local_rules_exit_2_naming_file_and_line(capsys, tmp_path) -> None:
+    rules = tmp_path / "my-rules.yaml"
+    rules.write_text("suppress:\n  - key: isl-99\n    reason: gone\n", encoding="utf-8")
+    status, out, err = run(capsys, "validate", "--rules", rules, MG)
+    assert status == 2
+    assert out == ""
+    assert err.startswith(f"error: invalid definitions: {rules}:2: ")
 
 
 def test_python_dash_m_engine_and_the_rules_subcommand() -> None:

@@ -14,7 +14,16 @@ import pytest
 import engine
 from tests.conftest import DEFINITIONS
 
-SPECIMEN_JAR = """\
+_JAR_CONSTRAINTS = "; ".join(
+    [
+        "jar-1 | error | A sealed jar SHALL record when it was sealed"
+        " | status = 'sealed' implies sealed.exists()",
+        "jar-2 | warning | Volume SHOULD be given in mL"
+        " | volume.exists() implies volume.code = 'mL'",
+    ]
+)
+
+SPECIMEN_JAR = f"""\
 ---
 type: "resource-definitions"
 title: "SpecimenJar Definitions"
@@ -25,7 +34,7 @@ resource: "SpecimenJar"
 A jar holding specimens in a lab
 **Definition:** A physical container of specimens, tracked by the lab.
 **Cardinality:** 0..*
-**Constraints:** jar-1 | error | A sealed jar SHALL record when it was sealed | status = 'sealed' implies sealed.exists(); jar-2 | warning | Volume SHOULD be given in mL | volume.exists() implies volume.code = 'mL'
+**Constraints:** {_JAR_CONSTRAINTS}
 ## SpecimenJar.status
 open | sealed | discarded
 **Definition:** Where the jar is in its life.
