@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from engine.checks import (
@@ -46,6 +47,9 @@ class _Rule:
     constraint: Constraint
     compiled: CompiledExpression | None
     not_evaluated: str | None = None
+    #: The result depends on the focus alone: no environment variable (``%resource``…)
+    #: and no function that looks elsewhere (``now()``, ``resolve()``…).
+    focus_only: bool = False
 
 
 class Validator:
@@ -63,6 +67,10 @@ class Validator:
         self._compiled: dict[str, CompiledExpression] = {}
         self._rules: dict[tuple[str, str, str | None], tuple[_Rule, ...]] = {}
         self._primitive_rules: dict[str, PrimitiveRule | None] = {}
+        # Verdicts of focus-only rules on bare primitive values (ele-1 on every code,
+        # id and string): FHIRPath is deterministic, so the same expression on the same
+        # value of the same type gives the same verdict.
+        self._verdicts: dict[tuple[str, str, type, Any], bool | str] = {}
         suppressed: Mapping[str, str] = getattr(definitions, "suppressed", {}) or {}
         self.suppressed: Mapping[str, str] = dict(suppressed)
 
@@ -117,6 +125,28 @@ class Validator:
 
     def _evaluate(self, rule: _Rule, occ: Occurrence) -> Iterator[Issue]:
         c = rule.constraint
+        cacheable = rule.focus_only and occ.extension is None and _is_scalar(occ.value)
+        key = (c.expression, occ.fhirpath_type, type(occ.value), occ.value)
+        verdict = self._verdicts.get(key) if cacheable else None
+        if verdict is None:
+            verdict = self._verdict(rule, occ)
+            if cacheable:
+                if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+                    self._verdicts.clear()
+                self._verdicts[key] = verdict
+        if isinstance(verdict, str):
+            yield Issue(
+                c.severity,
+                "exception",
+                occ.location,
+                f"Constraint {c.key} could not be evaluated: {verdict}",
+                c.key,
+            )
+        elif not verdict:
+            yield Issue(c.severity, "invariant", occ.location, c.message, c.key)
+
+    def _verdict(self, rule: _Rule, occ: Occurrence) -> bool | str:
+        """True or False, or the text of the evaluation error."""
         assert rule.compiled is not None
         try:
             result = rule.compiled(
@@ -127,16 +157,8 @@ class Validator:
                 focus_extension=occ.extension,
             )
         except FhirPathEvaluationError as err:
-            yield Issue(
-                c.severity,
-                "exception",
-                occ.location,
-                f"Constraint {c.key} could not be evaluated: {err}",
-                c.key,
-            )
-            return
-        if not _passes(result):
-            yield Issue(c.severity, "invariant", occ.location, c.message, c.key)
+            return str(err)
+        return _passes(result)
 
     # -- compiled rules, cached per (type, element, concrete type) ------------------------
 
@@ -166,7 +188,8 @@ class Validator:
         return unique
 
     def _rule(self, constraint: Constraint) -> _Rule:
-        missing = sorted(functions_used(constraint.expression) - self._supported)
+        functions = functions_used(constraint.expression)
+        missing = sorted(functions - self._supported)
         if missing:
             names = ", ".join(f"{m}()" for m in missing)
             return _Rule(
@@ -179,7 +202,8 @@ class Validator:
         if compiled is None:
             compiled = compile_expression(constraint.expression, self._model)
             self._compiled[constraint.expression] = compiled
-        return _Rule(constraint, compiled)
+        focus_only = "%" not in constraint.expression and not functions & _LOOKS_ELSEWHERE
+        return _Rule(constraint, compiled, focus_only=focus_only)
 
     def _primitive_rule(self, code: str) -> PrimitiveRule | None:
         if code not in self._primitive_rules:
@@ -192,6 +216,17 @@ def _type_of_inline(sd: StructureDefinition, element: ElementDefinition) -> str 
     if element.parent_path is None:
         return sd.name
     return element.types[0].code if element.types else "BackboneElement"
+
+
+#: Functions whose result depends on more than their input collection.
+_LOOKS_ELSEWHERE = frozenset(
+    {"now", "today", "timeOfDay", "resolve", "memberOf", "conformsTo", "defineVariable"}
+)
+_VERDICT_CACHE_SIZE = 100_000
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | Decimal)
 
 
 def _passes(result: list[Any]) -> bool:
