@@ -58,20 +58,17 @@ class _TypeTables:
         self.parents: dict[str, str] = {}
         self.elsewhere: dict[str, str] = {}
 
-    def table(self, name: str, key: str) -> dict[str, Any]:
+    def describe_type_of(self, key: str) -> None:
+        """Make sure the type a path (or type name) belongs to has been described."""
         type_name = key.split(".", 1)[0]
         if type_name not in self._described:
             self._described.add(type_name)
             if type_name in self._definitions:
                 self._describe_type(self._definitions[type_name])
-        table: dict[str, Any] = getattr(self, name)
-        return table
 
-    def everything(self, name: str) -> dict[str, Any]:
+    def describe_all(self) -> None:
         for type_name in self._definitions:
-            self.table(name, type_name)
-        table: dict[str, Any] = getattr(self, name)
-        return table
+            self.describe_type_of(type_name)
 
     def _describe_type(self, sd: StructureDefinition) -> None:
         if sd.base is not None:
@@ -85,23 +82,41 @@ class _TypeTables:
 
 
 class _LazyTable(Mapping[str, Any]):
-    """One of the four tables, as fhirpathpy reads it (``get``, ``in``, ``[]``)."""
+    """One of the four tables, as fhirpathpy reads it (``get``, ``in``, ``[]``).
+
+    fhirpathpy consults these tables on every member access, so the lookups go straight
+    to the table's dict and describe a type only when a key is missing.
+    """
 
     def __init__(self, tables: _TypeTables, name: str) -> None:
         self._tables = tables
-        self._name = name
+        self._table: dict[str, Any] = getattr(tables, name)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        table = self._table
+        if key not in table:
+            self._tables.describe_type_of(key)
+        return table.get(key, default)
 
     def __getitem__(self, key: str) -> Any:
-        return self._tables.table(self._name, key)[key]
+        if key not in self._table:
+            self._tables.describe_type_of(key)
+        return self._table[key]
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self._tables.table(self._name, key)
+        if not isinstance(key, str):
+            return False
+        if key not in self._table:
+            self._tables.describe_type_of(key)
+        return key in self._table
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._tables.everything(self._name))
+        self._tables.describe_all()
+        return iter(self._table)
 
     def __len__(self) -> int:
-        return len(self._tables.everything(self._name))
+        self._tables.describe_all()
+        return len(self._table)
 
 
 def _describe(
