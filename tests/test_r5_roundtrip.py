@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import re
 import sys
 import tarfile
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from engine.fhir_import import structure_definition_from_fhir
 from engine.markdown import load_definitions, parse_definitions_text
 from engine.markdown_writer import to_markdown
-from engine.model import ElementDefinition, StructureDefinition
+from engine.model import DefinitionError, ElementDefinition, StructureDefinition
 from engine.terminology import load_value_sets
 
 ROOT = Path(__file__).parents[1]
@@ -202,3 +203,31 @@ def test_the_generated_folder_loads_with_its_value_sets() -> None:
     gender = definitions.value_set("http://hl7.org/fhir/ValueSet/administrative-gender|5.0.0")
     assert gender is not None
     assert gender.contains("female", "http://hl7.org/fhir/administrative-gender")
+
+
+def _load_fixture(name: str) -> StructureDefinition:
+    path = STRUCTURE_DEFINITIONS / f"StructureDefinition-{name}.json"
+    return structure_definition_from_fhir(json.loads(path.read_text("utf-8")), path.name)
+
+
+def test_errata_correct_dom_6_and_the_decimal_regex_as_the_hl7_validator_does() -> None:
+    errata = r5_definitions.load_errata()
+    domain = r5_definitions.apply_errata(_load_fixture("DomainResource"), errata)
+    (dom6,) = [c for c in domain.constraints if c.key == "dom-6"]
+    assert dom6.expression == "(%rootResource != $this) or text.`div`.exists()"
+    assert dom6.severity == "warning"
+    decimal = r5_definitions.apply_errata(_load_fixture("decimal"), errata)
+    regex = decimal.element("decimal.value").regex
+    assert regex is not None and re.fullmatch(regex, "1.5e-7") and re.fullmatch(regex, "-0.25")
+    assert not re.fullmatch(regex, "1e")
+
+
+def test_an_erratum_whose_published_text_changed_fails_loudly() -> None:
+    errata = {"constraints": [{"type": "DomainResource", "key": "dom-6", "was": "x", "now": "y"}]}
+    with pytest.raises(DefinitionError, match="erratum for dom-6"):
+        r5_definitions.apply_errata(_load_fixture("DomainResource"), errata)
+
+
+def test_the_generated_definitions_carry_the_errata() -> None:
+    text = (DEFINITIONS / "DomainResource.md").read_text("utf-8")
+    assert "| (%rootResource != $this) or text.`div`.exists();" in text

@@ -21,6 +21,9 @@ comment line in the YAML). A definitions file that exists *without* ``generated-
 hand-maintained and never overwritten: ``definitions/ImagingSelection.md`` (newer than
 R5) takes precedence over R5's ImagingSelection that way. Output is deterministic, and a
 file whose content is unchanged is not rewritten.
+
+The few published expressions and regexes that the HL7 validator corrects before use are
+corrected the same way, from the data in ``tools/r5_errata.yaml`` (each with its reason).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from engine.model import STRUCTURE_DEFINITION_BASE, DefinitionError, StructureDe
 from engine.terminology import UnexpandableValueSet, expand_value_set, value_sets_to_yaml
 
 VALUE_SETS_FILE = "r5.valuesets.yaml"
+ERRATA_FILE = Path(__file__).with_name("r5_errata.yaml")
 NPM_COMMAND = "npm pack hl7.fhir.r5.core@5.0.0"
 
 
@@ -163,14 +167,55 @@ def _front_matter(text: str) -> Mapping[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def convert(package: Package, command: str) -> list[StructureDefinition]:
-    """Every selected type as a model, stamped with the generating command."""
+def convert(
+    package: Package, command: str, errata: Mapping[str, Any] | None = None
+) -> list[StructureDefinition]:
+    """Every selected type as a model, corrected by ``errata`` (see ``r5_errata.yaml``)
+    and stamped with the generating command."""
     models = []
     for sd_json in select_types(package):
         model = structure_definition_from_fhir(sd_json, package.origins[str(sd_json["url"])])
         front_matter = {**model.front_matter, "generated-by": command}
-        models.append(dataclasses.replace(model, front_matter=front_matter))
+        model = dataclasses.replace(model, front_matter=front_matter)
+        models.append(apply_errata(model, errata or {}))
     return models
+
+
+def load_errata(path: Path = ERRATA_FILE) -> Mapping[str, Any]:
+    """The corrections of ``r5_errata.yaml``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def apply_errata(model: StructureDefinition, errata: Mapping[str, Any]) -> StructureDefinition:
+    """``model`` with the errata for its type applied; a `was` that does not match the
+    published text is an error (the package changed: review the erratum)."""
+    fixes = [e for e in errata.get("constraints", []) if e["type"] == model.name]
+    regexes = [e for e in errata.get("regexes", []) if e["type"] == model.name]
+    if not fixes and not regexes:
+        return model
+    elements = []
+    for element in model.elements:
+        constraints = []
+        for c in element.constraints:
+            for fix in fixes:
+                if fix["key"] == c.key:
+                    if c.expression != fix["was"]:
+                        raise DefinitionError(
+                            f"erratum for {c.key}: published expression is {c.expression!r}, "
+                            f"not {fix['was']!r}"
+                        )
+                    c = dataclasses.replace(c, expression=fix["now"])
+            constraints.append(c)
+        for fix in regexes:
+            if fix["element"] == element.path:
+                if element.regex != fix["was"]:
+                    raise DefinitionError(
+                        f"erratum for {element.path}: published regex is {element.regex!r}"
+                    )
+                element = dataclasses.replace(element, regex=fix["now"])
+        elements.append(dataclasses.replace(element, constraints=tuple(constraints)))
+    return dataclasses.replace(model, elements=tuple(elements))
 
 
 def required_value_sets(models: Iterable[StructureDefinition]) -> set[str]:
@@ -211,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = generated_by(args.package, args.out)
     try:
         package = read_package(args.package)
-        models = convert(package, command)
+        models = convert(package, command, load_errata())
     except (OSError, tarfile.TarError, json.JSONDecodeError) as error:
         print(f"error: cannot read {args.package}: {error}", file=sys.stderr)
         return 2
