@@ -112,8 +112,10 @@ def binding_codes(
     binding = element.binding
     if binding is None or binding.strength != "required":
         return None
-    if type_code == "code" and _CODE_LIST.match(element.short):
-        return binding.value_set_name, frozenset((None, c) for c in element.short.split(" | "))
+    listed = element.short.split(" | ")
+    # "draft | requested | … | +" is an abbreviated list, not the definition's statement
+    if type_code == "code" and _CODE_LIST.match(element.short) and "+" not in listed:
+        return binding.value_set_name, frozenset((None, c) for c in listed)
     value_set = definitions.value_set(binding.value_set)
     if value_set is None:
         return None

@@ -439,7 +439,7 @@ class Definitions(Mapping[str, StructureDefinition]):
             ['extension', 'frameNumber', 'id']
         """
         if element.content_reference is not None:
-            target = self._content_target(sd, element.content_reference)
+            target = self.content_target(sd, element.content_reference)
             if target is None:
                 return {}
             sd, element = target
@@ -460,9 +460,10 @@ class Definitions(Mapping[str, StructureDefinition]):
                 result.setdefault(child.name, (base, child))
         return result
 
-    def _content_target(
+    def content_target(
         self, sd: StructureDefinition, reference: str
     ) -> tuple[StructureDefinition, ElementDefinition] | None:
+        """The element a ``contentReference`` (``#Questionnaire.item``) stands for."""
         path = reference.lstrip("#")
         owner = self._types.get(path.split(".", 1)[0], sd)
         target = owner.get(path)

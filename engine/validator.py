@@ -171,8 +171,14 @@ class Validator:
         return rules
 
     def _constraints_for(self, occ: Occurrence) -> list[Constraint]:
-        """The element's own constraints, then those of its type and the type's bases."""
+        """The element's own constraints (those of the element a content reference names:
+        it "brings across all the rules", invariants included), then those of its type and
+        the type's bases."""
         found: list[Constraint] = list(occ.element.constraints)
+        if occ.element.content_reference is not None:
+            target = self.definitions.content_target(occ.sd, occ.element.content_reference)
+            if target is not None:
+                found.extend(target[1].constraints)
         type_name = occ.type_code or _type_of_inline(occ.sd, occ.element)
         if type_name is not None:
             for sd in self.definitions.lineage(type_name):

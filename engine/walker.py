@@ -49,8 +49,13 @@ class Occurrence:
 
     @property
     def fhirpath_type(self) -> str:
-        """The type path fhirpathpy navigates from: a type name, or a backbone element path."""
-        return self.type_code or self.element.path
+        """The type path fhirpathpy navigates from: a type name, or a backbone element path
+        (for an element defined by a content reference, the path of the element it names:
+        ``Questionnaire.item.item`` has the content of ``Questionnaire.item``)."""
+        if self.type_code is not None:
+            return self.type_code
+        reference = self.element.content_reference
+        return reference.lstrip("#") if reference is not None else self.element.path
 
     @property
     def is_resource_root(self) -> bool:

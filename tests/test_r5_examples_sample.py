@@ -6,8 +6,9 @@ the type, the target types of its references, its invariants and those of Domain
 and of each data type it uses (ele-1, ext-1, ref-1, per-1, qty-3, cpt-2…). The comment on
 each case says what was checked or what is wrong. Most official examples are valid; the few
 that are not break a rule the definitions state. When the engine was then run, it agreed with
-every reading except where it is itself wrong: those cases are marked ``xfail(strict=True)``
-with a diagnosis, and go green once the engine is fixed.
+every reading except in three places where the engine was wrong (a '+'-abbreviated code
+list taken as complete, dom-6 on contained resources, invariants not brought across content
+references); those were fixed in the engine, not in the expectations.
 
 Errors are compared exactly, as (code, location, key) with the location a FHIRPath from
 the resource type with an index on every repeating element. Warnings (dom-6 and a few
@@ -153,19 +154,7 @@ EXPECTED_ERRORS = [
     # definitions/r5.valuesets.yaml). The short line of Task.status,
     # "draft | requested | received | accepted | +", ends in "+": the list is abbreviated and
     # is not the definition's statement of the allowed codes.
-    pytest.param(
-        "Task-fm-example6",
-        [],
-        id="Task-fm-example6",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug: engine/checks.py binding_codes() takes Task.status's short "
-            "line 'draft | requested | received | accepted | +' as the complete code list "
-            "(_CODE_LIST matches '+'), so 'completed' is reported code-invalid; a short "
-            "list ending in '+' is abbreviated and the value set task-status (12 codes, "
-            "loaded from r5.valuesets.yaml) must be used instead",
-        ),
-    ),
+    _case("Task-fm-example6"),
     # -- Appointment --------------------------------------------------------------------------
     # booked with start <= end (app-2, app-3, app-5); each participant has an actor (app-1)
     # and a status from participationstatus; basedOn -> ServiceRequest.
@@ -269,37 +258,6 @@ EXPECTED_ERRORS = [
     ),
 ]
 
-#: Why dom-6 is reported on contained resources, which need no narrative.
-_DOM6_ON_CONTAINED = (
-    "engine bug: engine/validator.py evaluates DomainResource's dom-6 (text.`div`.exists()) "
-    "on every resource the walker yields, contained ones included (their Occurrence has "
-    "root_resource = the container); contained resources have no narrative "
-    "(DomainResource.text: 'Contained resources do not have a narrative') and the HL7 "
-    "validator evaluates dom-6 as '(%rootResource != $this) or text.`div`.exists()' "
-    "(org.hl7.fhir.validation FHIRPathExpressionFixer), so a contained resource never gets "
-    "it; Bundle entries and Parameters resources are their own %rootResource and keep it"
-)
-
-#: Why the invariants of Questionnaire.item are missing on nested items.
-_CONTENT_REFERENCE = (
-    "engine bug: engine/validator.py _constraints_for() uses occ.element.constraints, and for "
-    "an element defined by contentReference (Questionnaire.item.item -> #Questionnaire.item) "
-    "those are empty, so que-1a..que-14 never run on nested items (the same holds for "
-    "QuestionnaireResponse.item.item and answer.item: qrs-1, qrs-2; Parameters.parameter.part: "
-    "inv-1); ElementDefinition.contentReference 'brings across all the rules [...] including "
-    "[...] invariants', and the walker already takes the children from the target "
-    "(Definitions.children_of follows content_reference): the constraints must come from "
-    "the target element too, evaluated with the target's path as the FHIRPath type "
-    "(Occurrence.fhirpath_type is 'Parameters.parameter.part', which the fhirpathpy model "
-    "does not know, so value[x] would not resolve and Parameters-example's parts would "
-    "then fail inv-1 falsely)"
-)
-
-
-def _xfail(reason: str, *values: Any) -> Any:
-    return pytest.param(*values, marks=pytest.mark.xfail(strict=True, reason=reason))
-
-
 #: (example, constraint key, locations of the warnings expected for that key).
 EXPECTED_WARNINGS = [
     # The root has a narrative.
@@ -314,7 +272,8 @@ EXPECTED_WARNINGS = [
     # The Patient carried in parameter[2].resource has no narrative.
     ("Parameters-example", "dom-6", ["Parameters.parameter[2].resource"]),
     # Root without narrative; the contained ValueSet needs none.
-    _xfail(_DOM6_ON_CONTAINED, "Questionnaire-qgen-Substance1", "dom-6", ["Questionnaire"]),
+    # (dom-6 as the HL7 validator evaluates it: (%rootResource != $this) or text.div.exists())
+    ("Questionnaire-qgen-Substance1", "dom-6", ["Questionnaire"]),
     # identifier with a system and no value.
     ("Questionnaire-qgen-Substance1", "ident-1", ["Questionnaire.identifier[0]"]),
     # The contained ValueSet's name "Type options for Substance.ingredient.substance[x]"
@@ -322,8 +281,9 @@ EXPECTED_WARNINGS = [
     ("Questionnaire-qgen-Substance1", "cnl-0", ["Questionnaire.contained[0]"]),
     # Five nested items have an answerConstraint but neither answerOption nor answerValueSet
     # (item[0].item[17].item[5].item[1] has answerValueSet '#vs2' and is fine).
-    _xfail(
-        _CONTENT_REFERENCE,
+    # que-14 sits on Questionnaire.item; nested items (Questionnaire.item.item, a content
+    # reference to Questionnaire.item) bring its invariants across.
+    (
         "Questionnaire-qgen-Substance1",
         "que-14",
         [
@@ -337,9 +297,9 @@ EXPECTED_WARNINGS = [
 ]
 
 #: Contained resources have no narrative of their own, so none of these examples, whose
-#: roots all have one, gets a dom-6 warning (see _DOM6_ON_CONTAINED).
+#: roots all have one, gets a dom-6 warning.
 CONTAINED_WITHOUT_NARRATIVE = [
-    _xfail(_DOM6_ON_CONTAINED, name)
+    name
     for name in (
         "Encounter-home",
         "MedicationRequest-medrx0309",
