@@ -34,7 +34,7 @@ from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 from fhirpathpy.parser import parse as fhirpathpy_parse
 
-from engine.fhirpath import navigation
+from engine.fhirpath import logic, navigation
 from engine.fhirpath.functions import FUNCTIONS
 from engine.fhirpath.syntax import parse
 
@@ -63,6 +63,7 @@ _FHIRPATHPY_KEYWORDS = frozenset(
 )
 
 navigation.install()
+logic.install()
 
 _SUPPORTED = frozenset(
     name for name in {**invocation_registry, **FUNCTIONS} if name.isidentifier()
