@@ -23,7 +23,6 @@ from pathlib import Path
 
 from engine.inputs import InputError, RawResource, Unreadable, parse
 from engine.local_rules import apply_local_rules
-from engine.markdown import load_definitions
 from engine.model import Definitions
 from engine.report import Issue, Report
 from engine.rules_loader import load_rules
@@ -60,6 +59,8 @@ class DefinitionsSource:
         if self.path is None:
             definitions = load_rules(bundled_definitions())
         else:
+            from engine.markdown import load_definitions  # its grammars only when needed
+
             definitions = load_definitions(self.path)
         if self.extra_rules is not None:
             definitions = apply_local_rules(definitions, self.extra_rules)

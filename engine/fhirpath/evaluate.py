@@ -35,6 +35,7 @@ from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 from fhirpathpy.parser import parse as fhirpathpy_parse
 
 from engine.fhirpath import logic, navigation
+from engine.fhirpath.ast_cache import default_cache
 from engine.fhirpath.functions import FUNCTIONS
 from engine.fhirpath.syntax import parse
 
@@ -226,7 +227,12 @@ def _fhirpathpy_ast(expression: str, tree: lark.Tree) -> dict[str, Any]:
 def _fhirpathpy_parse(expression: str) -> dict[str, Any]:
     # fhirpathpy's ANTLR parser costs milliseconds per expression, and the same expression
     # is compiled by every validator and for every model; evaluation never changes the AST.
+    cache = default_cache()
+    cached = cache.get(expression)
+    if isinstance(cached, dict):
+        return cached
     ast: dict[str, Any] = fhirpathpy_parse(expression)["children"][0]
+    cache.put(expression, ast)
     return ast
 
 
