@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from engine.model import DefinitionError, Source, ValueSet
+from engine.yaml_io import yaml_error
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -58,14 +59,8 @@ def parse_value_sets(text: str, file: str) -> dict[str, ValueSet]:
         # Composing (not loading) keeps every node's line for error messages and shows
         # duplicate keys, which a plain load would silently collapse.
         root = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise DefinitionError(
-            f"malformed YAML: {error.problem or error}", Source(file, line)
-        ) from None
     except yaml.YAMLError as error:
-        raise DefinitionError(f"malformed YAML: {error}", Source(file, 1)) from None
+        raise yaml_error(error, file) from None
     if root is None:
         return {}
     value_sets: dict[str, ValueSet] = {}

@@ -34,14 +34,17 @@ def load_yaml(text: str, file: str) -> Any:
     naming ``file`` and the line."""
     try:
         return yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
+    except yaml.YAMLError as error:
+        raise yaml_error(error, file) from None
+
+
+def yaml_error(error: yaml.YAMLError, file: str) -> DefinitionError:
+    """A PyYAML error as a DefinitionError naming ``file`` and the line it points at."""
+    if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise DefinitionError(
-            f"malformed YAML: {error.problem or error}", Source(file, line)
-        ) from None
-    except yaml.YAMLError as error:
-        raise DefinitionError(f"malformed YAML: {error}", Source(file, 1)) from None
+        return DefinitionError(f"malformed YAML: {error.problem or error}", Source(file, line))
+    return DefinitionError(f"malformed YAML: {error}", Source(file, 1))
 
 
 def line_of(text: str, path: YamlPath) -> int:

@@ -6,7 +6,6 @@ error's file, line and message.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 import engine
 from engine.markdown import parse_definitions_text
 from engine.model import DefinitionError, Source
+from tests.model_helpers import without_sources
 
 VALID = """\
 ---
@@ -470,21 +470,5 @@ def test_crlf_file_loads_like_lf() -> None:
 
 def test_blank_lines_between_sections_and_final_newline_are_layout() -> None:
     spaced = parse_definitions_text(VALID.replace("\n## ", "\n\n## ") + "\n", "Widget.md")
-    assert _without_sources(spaced) == _without_sources(parse_definitions_text(VALID, "W.md"))
+    assert without_sources(spaced) == without_sources(parse_definitions_text(VALID, "W.md"))
     assert spaced.element("Widget.part.name").source.line == 25
-
-
-def _without_sources(sd: engine.StructureDefinition) -> engine.StructureDefinition:
-    nowhere = Source("", 0)
-    return replace(
-        sd,
-        source=nowhere,
-        elements=tuple(
-            replace(
-                e,
-                source=nowhere,
-                constraints=tuple(replace(c, source=nowhere) for c in e.constraints),
-            )
-            for e in sd.elements
-        ),
-    )

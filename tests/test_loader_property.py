@@ -19,7 +19,6 @@ text reads like the head of another constraint. The writer refuses what is ambig
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, note, settings
@@ -37,6 +36,7 @@ from engine.model import (
     StructureDefinition,
     TypeRef,
 )
+from tests.model_helpers import without_sources
 
 SD = "http://hl7.org/fhir/StructureDefinition/"
 HERE = Source("Gen.md", 1)
@@ -309,27 +309,11 @@ def _element(draw: st.DrawFn, row: dict[str, Any]) -> ElementDefinition:
     )
 
 
-def _without_sources(sd: StructureDefinition) -> StructureDefinition:
-    nowhere = Source("", 0)
-    return replace(
-        sd,
-        source=nowhere,
-        elements=tuple(
-            replace(
-                e,
-                source=nowhere,
-                constraints=tuple(replace(c, source=nowhere) for c in e.constraints),
-            )
-            for e in sd.elements
-        ),
-    )
-
-
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(structure_definitions())
 def test_written_definitions_load_back_exactly(sd: StructureDefinition) -> None:
     text = to_markdown(sd)
     note(text)
     loaded = parse_definitions_text(text, "Gen.md")
-    assert _without_sources(loaded) == _without_sources(sd)
+    assert without_sources(loaded) == without_sources(sd)
     assert to_markdown(loaded) == text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,28 +21,13 @@ from engine.model import (
     StructureDefinition,
     TypeRef,
 )
+from tests.model_helpers import without_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "definitions" / "ImagingSelection.md"
 R5 = Path(__file__).parent / "fixtures" / "r5" / "structuredefinitions"
 HERE = Source("Gen.md", 1)
 SD = "http://hl7.org/fhir/StructureDefinition/"
-
-
-def _without_sources(sd: StructureDefinition) -> StructureDefinition:
-    nowhere = Source("", 0)
-    return replace(
-        sd,
-        source=nowhere,
-        elements=tuple(
-            replace(
-                e,
-                source=nowhere,
-                constraints=tuple(replace(c, source=nowhere) for c in e.constraints),
-            )
-            for e in sd.elements
-        ),
-    )
 
 
 def _round_trip(sd: StructureDefinition) -> StructureDefinition:
@@ -65,7 +49,7 @@ def test_r5_type_round_trips(path: Path) -> None:
     sd = structure_definition_from_fhir(json.loads(path.read_text(encoding="utf-8")), path.name)
     text = to_markdown(sd)
     back = parse_definitions_text(text, "Gen.md")
-    assert _without_sources(back) == _without_sources(sd)
+    assert without_sources(back) == without_sources(sd)
     assert to_markdown(back) == text
 
 
@@ -105,7 +89,7 @@ def test_front_matter_conventions() -> None:
         'generated-by: "python tools/r5_definitions.py --out definitions"\n'
         "---\n"
     )
-    assert _without_sources(_round_trip(sd)) == _without_sources(sd)
+    assert without_sources(_round_trip(sd)) == without_sources(sd)
 
 
 def test_type_without_a_base() -> None:
@@ -169,7 +153,7 @@ def test_section_conventions() -> None:
         "## Gizmo.part.part\n**Cardinality:** 0..1\n**Type:** See [Gizmo.part](#Gizmo.part)\n"
         "**Regex:** [0-9]+"
     )
-    assert _without_sources(_round_trip(sd)) == _without_sources(sd)
+    assert without_sources(_round_trip(sd)) == without_sources(sd)
 
 
 def _constraint(key: str, human: str, expression: str, context: str = "Gizmo") -> Constraint:

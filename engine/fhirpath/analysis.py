@@ -302,21 +302,13 @@ class _Analyzer:
 
     def _element_type(self, owner: StructureDefinition, element: ElementDefinition) -> _Focus:
         if element.content_reference is not None:
-            target = self._content_target(owner, element.content_reference)
+            target = self.definitions.content_target(owner, element.content_reference)
             return None if target is None else self._element_type(*target)
         if owner.children(element):
             return (_ElementSlot(f"{owner.name}:{element.path}", owner, element),)
         if element.is_choice or len(element.types) != 1:
             return None
         return self._named_type(element.types[0].code)
-
-    def _content_target(
-        self, owner: StructureDefinition, reference: str
-    ) -> tuple[StructureDefinition, ElementDefinition] | None:
-        path = reference.lstrip("#")
-        target_owner = self.definitions.get(path.split(".", 1)[0], owner)
-        target = target_owner.get(path)
-        return None if target is None else (target_owner, target)
 
     def _named_type(self, name: str | None) -> _Focus:
         if name is None:
