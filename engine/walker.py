@@ -57,10 +57,6 @@ class Occurrence:
         reference = self.element.content_reference
         return reference.lstrip("#") if reference is not None else self.element.path
 
-    @property
-    def is_resource_root(self) -> bool:
-        return self.element.parent_path is None and self.sd.kind == "resource"
-
 
 @dataclass(frozen=True, slots=True)
 class _Child:

@@ -20,6 +20,8 @@ def messages(validator, resource: dict[str, Any], code: str) -> list[str]:
 def test_clean_example_has_no_structural_issue(validator, example):
     report = validator.validate(example("waveform"))
     assert [i for i in report.issues if i.severity in ("error", "fatal")] == []
+    assert report.valid and validator.is_valid(example("waveform"))
+    assert not validator.is_valid({**example("waveform"), "status": "lost"})
 
 
 def test_unknown_element_is_reported_where_it_stands(validator, example):
