@@ -19,13 +19,17 @@ from engine.model import Definitions, ElementDefinition, TypeRef
 from engine.report import Issue
 from engine.walker import SYSTEM_TYPE_PREFIX
 
-# FHIR JSON represents each FHIRPath system type of a primitive's value in one JSON
-# kind (FHIR R5, JSON representation of primitive elements).
-_JSON_KIND_OF_SYSTEM_TYPE = {
+# FHIR JSON's representation of primitive values (FHIR R5, JSON format: "Primitive
+# types"): these types are JSON numbers or booleans; every other primitive type, integer64
+# included, is a JSON string. Types derived from these (positiveInt from integer) follow
+# their base. Keyed by FHIR type, with the FHIRPath system types for elements typed so.
+_JSON_KIND = {
+    "boolean": "boolean",
+    "integer": "integer",
+    "decimal": "number",
     "Boolean": "boolean",
     "Integer": "integer",
     "Decimal": "number",
-    "Integer64": "string",
 }
 
 _CODE_LIST = re.compile(r"^[^\s|]+(?: \| [^\s|]+)+$")
@@ -47,21 +51,14 @@ def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | 
     """The JSON kind and format of ``type_code``'s values, or None when it is not loaded."""
     if type_code.startswith(SYSTEM_TYPE_PREFIX):
         system = type_code.removeprefix(SYSTEM_TYPE_PREFIX)
-        return PrimitiveRule(type_code, _JSON_KIND_OF_SYSTEM_TYPE.get(system, "string"), None)
-    sd = definitions.get(type_code)
-    if sd is None:
+        return PrimitiveRule(type_code, _JSON_KIND.get(system, "string"), None)
+    lineage = definitions.lineage(type_code)
+    if not lineage:
         return None
-    value = sd.get(f"{type_code}.value")
-    if value is None:
-        for base in definitions.lineage(type_code)[1:]:
-            value = base.get(f"{base.name}.value")
-            if value is not None:
-                break
-    if value is None:
-        return None
-    system = value.types[0].code.rsplit(".", 1)[-1] if value.types else "String"
-    regex = re.compile(value.regex) if value.regex else None
-    return PrimitiveRule(type_code, _JSON_KIND_OF_SYSTEM_TYPE.get(system, "string"), regex)
+    kind = next((_JSON_KIND[sd.name] for sd in lineage if sd.name in _JSON_KIND), "string")
+    value = next((v for sd in lineage if (v := sd.get(f"{sd.name}.value")) is not None), None)
+    regex = re.compile(value.regex) if value is not None and value.regex else None
+    return PrimitiveRule(type_code, kind, regex)
 
 
 def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[Issue]:

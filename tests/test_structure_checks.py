@@ -273,3 +273,22 @@ def test_huge_arrays_are_validated(validator, example):
     res["instance"][0]["waveFormChannel"] = channels
     errors = [(i.code, i.location) for i in validator.validate(res).issues if i.severity == "error"]
     assert errors == [("value", "ImagingSelection.instance[0].waveFormChannel[12345]")]
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        ("2", []),
+        ("-9223372036854775808", []),
+        (2, [("error", "SubscriptionStatus.eventsSinceSubscriptionStart")]),
+        ("02", [("error", "SubscriptionStatus.eventsSinceSubscriptionStart")]),
+    ],
+)
+def test_integer64_is_a_json_string(validator, value, errors):
+    status = {
+        "resourceType": "SubscriptionStatus",
+        "type": "event-notification",
+        "subscription": {"reference": "Subscription/1"},
+        "eventsSinceSubscriptionStart": value,
+    }
+    assert issues_at(validator, status, "value") == errors
