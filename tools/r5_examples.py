@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             if issue.key:
                 by_key[issue.key] += 1
             instance.setdefault(label, f"{name}: {issue}")
+            instance.setdefault(issue.code, f"{name}: {issue}")
             if label in args.show or issue.code in args.show:
                 print(f"{name}: {issue}")
     seconds = time.perf_counter() - start
