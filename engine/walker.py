@@ -367,7 +367,7 @@ class Walker:
                     type_sd,
                     type_sd.root,
                     child.type_code,
-                    {k: v for k, v in item_ext.items()},
+                    item_ext,
                     where,
                     resource,
                     root_resource,
@@ -384,20 +384,11 @@ class Walker:
         if cache_key in self._props:
             return self._props[cache_key]
         props: dict[str, _Child] | None
-        if (
-            type_code is not None
-            and type_code in self._defs
-            and not _has_inline_children(sd, element)
-        ):
-            type_sd = self._defs[type_code]
-            children = self._defs.children_of(type_sd, type_sd.root)
-            complete = self._defs.is_complete_lineage(type_code)
-        elif (
-            type_code is not None
-            and not _has_inline_children(sd, element)
-            and element.content_reference is None
-        ):
-            children, complete = {}, False
+        if type_code is not None and not _has_inline_children(sd, element):
+            # The content is the type's: unknown (nothing to say) when it is not loaded.
+            type_sd = self._defs.get(type_code)
+            children = {} if type_sd is None else self._defs.children_of(type_sd, type_sd.root)
+            complete = type_sd is not None and self._defs.is_complete_lineage(type_code)
         else:
             children = self._defs.children_of(sd, element)
             complete = self._defs.is_complete_lineage(sd.name)
