@@ -1,33 +1,23 @@
 """fhir-invariants: a FHIRPath-driven generic invariant engine for FHIR.
 
-Example::
+    >>> import engine
+    >>> validator = engine.Validator()          # the bundled R5 definitions
+    >>> report = validator.validate({"resourceType": "ImagingSelection", "status": "available",
+    ...                              "code": {"text": "x"}})
+    >>> report.valid, [issue.key for issue in report.issues if issue.code == "invariant"]
+    (False, ['isl-1', 'dom-6'])
 
-    import engine
-
-    validator = engine.Validator(engine.load_definitions("definitions"))
-    report = validator.validate(resource)  # a parsed FHIR JSON resource
-    print(report.valid, [str(issue) for issue in report.issues])
+The package is layered along the flow of the data, each layer importing only those
+below it: :mod:`engine.model` (the structure-definition model) ← :mod:`engine.fhirpath`
+← :mod:`engine.definitions` (markdown → model) ← :mod:`engine.rules` (compiled rules,
+local rules) ← :mod:`engine.validation` (plan, walk, issues) ← :mod:`engine.io` (inputs,
+batches, output formats) ← :mod:`engine.cli`. This module is the public API.
 """
 
-from typing import TYPE_CHECKING, Any
-
 from engine.model import DefinitionError, Definitions, StructureDefinition
-from engine.report import Issue, Report
-from engine.validator import Validator, validate
-
-if TYPE_CHECKING:
-    from engine.markdown import load_definitions
-
-
-def __getattr__(name: str) -> Any:
-    # The markdown loader builds its field grammars on import; a run that starts from
-    # compiled rules (the command line) never needs them.
-    if name == "load_definitions":
-        from engine.markdown import load_definitions
-
-        return load_definitions
-    raise AttributeError(f"module 'engine' has no attribute {name!r}")
-
+from engine.rules.sources import bundled_definitions, load_definitions
+from engine.validation.report import Issue, Report
+from engine.validation.validator import Validator, validate
 
 __all__ = [
     "DefinitionError",
@@ -36,6 +26,7 @@ __all__ = [
     "Report",
     "StructureDefinition",
     "Validator",
+    "bundled_definitions",
     "load_definitions",
     "validate",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import engine
-from engine.fhir_xml import xml_to_json
+from engine.io.fhir_xml import xml_to_json
 
 FOLDER = Path(__file__).parent / "fixtures" / "imagingselection"
 

@@ -1,4 +1,4 @@
-"""The command line (engine.cli): every input kind, every format, every exit status.
+"""The command line (engine.cli.app): every input kind, every format, every exit status.
 
 Most tests call ``main()`` in this process; the ones about the process itself (standard
 input, ``python -m engine``) run it with ``subprocess``.
@@ -20,10 +20,10 @@ import pytest
 
 import engine
 import engine.cli
-import engine.progress
+import engine.io.progress
 from engine.cli import main
-from engine.output import FILE_EXTENSION
-from engine.progress import Progress
+from engine.io.formats import FILE_EXTENSION
+from engine.io.progress import Progress
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SELECTIONS = FIXTURES / "imagingselection"
@@ -504,7 +504,7 @@ class _Terminal(io.StringIO):
 
 def test_the_progress_bar_draws_on_a_terminal_after_half_a_second(monkeypatch) -> None:
     clock = iter([0.0, 0.2, 0.6, 0.65, 0.8])
-    monkeypatch.setattr(engine.progress.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(engine.io.progress.time, "monotonic", lambda: next(clock))
     terminal = _Terminal()
     bar = Progress(terminal, total_bytes=400)
     bar.advance(size=100, invalid=False)  # 0.2 s: too early to draw

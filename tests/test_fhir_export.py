@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import engine
-from engine.fhir_export import REGEX_EXTENSION
-from engine.fhir_import import fhir_type_code, structure_definition_from_fhir
+from engine.definitions.fhir_import import fhir_type_code, structure_definition_from_fhir
 from engine.model import StructureDefinition
+from engine.model.fhir_export import REGEX_EXTENSION
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "definitions" / "ImagingSelection.md"

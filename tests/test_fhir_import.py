@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.fhir_import import fhir_type_code, structure_definition_from_fhir
+from engine.definitions.fhir_import import fhir_type_code, structure_definition_from_fhir
 from engine.model import Cardinality, DefinitionError, StructureDefinition
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r5" / "structuredefinitions"

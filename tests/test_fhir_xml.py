@@ -1,4 +1,4 @@
-"""FHIR XML → FHIR JSON (engine.fhir_xml), against the project's R5 definitions.
+"""FHIR XML → FHIR JSON (engine.io.fhir_xml), against the project's R5 definitions.
 
 The strongest check is the first: ten official resources that exist both as XML and as
 JSON convert to exactly the JSON. The others pin each rule of the conversion on small
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.fhir_xml import XmlInputError, canonical_xhtml, xml_to_json
+from engine.io.fhir_xml import XmlInputError, canonical_xhtml, xml_to_json
 
 PAIRS = Path(__file__).parent / "fixtures" / "inputs" / "xml-json"
 PAIR_NAMES = sorted(p.stem for p in PAIRS.glob("*.xml"))

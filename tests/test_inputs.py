@@ -1,4 +1,4 @@
-"""Reading inputs (engine.inputs): which files, in which order, split how, parsed how."""
+"""Reading inputs (engine.io.inputs): which files, in which order, split how, parsed how."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.inputs import InputError, RawResource, Unreadable, expand, parse, read
+from engine.io.inputs import InputError, RawResource, Unreadable, expand, parse, read
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SELECTIONS = FIXTURES / "imagingselection"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.markdown import parse_definitions_text
+from engine.definitions.markdown import parse_definitions_text
 from engine.model import DefinitionError, Source
 from tests.model_helpers import without_sources
 

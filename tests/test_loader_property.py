@@ -24,8 +24,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from engine.markdown import parse_definitions_text
-from engine.markdown_writer import to_markdown
+from engine.definitions.markdown import parse_definitions_text
+from engine.definitions.writer import to_markdown
 from engine.model import (
     Binding,
     Cardinality,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import engine
-from engine.local_rules import apply_local_rules
 from engine.model import Constraint, DefinitionError, Source
-from engine.rules_loader import load_rules
+from engine.rules.loader import load_rules
+from engine.rules.local import apply_local_rules
 
 GOOD = """\
 # ACME imaging rules

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.markdown_fields import (
+from engine.definitions.fields import (
     ContentReference,
     parse_aliases,
     parse_binding,

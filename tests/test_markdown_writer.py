@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.fhir_import import structure_definition_from_fhir
-from engine.markdown import parse_definitions_text
-from engine.markdown_writer import to_markdown
+from engine.definitions.fhir_import import structure_definition_from_fhir
+from engine.definitions.markdown import parse_definitions_text
+from engine.definitions.writer import to_markdown
 from engine.model import (
     Binding,
     Cardinality,

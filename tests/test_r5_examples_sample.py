@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 import engine
-from engine import inputs
+from engine.io import inputs
 
 FOLDER = Path(__file__).parent / "fixtures" / "r5-examples"
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from engine.fhir_import import structure_definition_from_fhir
-from engine.markdown import load_definitions, parse_definitions_text
-from engine.markdown_writer import to_markdown
+from engine.definitions.fhir_import import structure_definition_from_fhir
+from engine.definitions.markdown import load_markdown, parse_definitions_text
+from engine.definitions.terminology import load_value_sets
+from engine.definitions.writer import to_markdown
 from engine.model import DefinitionError, ElementDefinition, StructureDefinition
-from engine.terminology import load_value_sets
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -191,7 +191,7 @@ def test_seed_is_unchanged() -> None:
 
 
 def test_the_generated_folder_loads_with_its_value_sets() -> None:
-    definitions = load_definitions(DEFINITIONS)
+    definitions = load_markdown(DEFINITIONS)
     assert {"Base", "Element", "Resource", "DomainResource", "Patient", "id"} <= set(definitions)
     assert definitions["ImagingSelection"].front_matter.get("generated-by") is None
     assert [sd.name for sd in definitions.lineage("ImagingSelection")] == [

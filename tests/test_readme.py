@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from engine.fhirpath.analysis import functions_used
-from engine.fhirpath.evaluate import supported_functions
-from engine.rules_loader import load_rules
+from engine.fhirpath.reference.evaluator import supported_functions
+from engine.rules.loader import load_rules
 from tests.conftest import DEFINITIONS, ROOT
 
 

@@ -13,19 +13,23 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import engine
+from engine.cli.rules import main
 from engine.model import DefinitionError
-from engine.regenerate import regenerate
-from engine.rules_cli import main
-from engine.rules_loader import load_rules, load_rules_or_markdown
+from engine.rules.loader import load_rules
+from engine.rules.regenerate import regenerate
+from engine.rules.sources import DefinitionsSource
 from tests.test_rules import essentials
 
-PROJECT_DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_DEFINITIONS = ROOT / "definitions"
 SEED = "ImagingSelection.md"
 ISL_7 = (
     "instance.imageRegion2D.coordinate.exists() implies "
@@ -291,19 +295,29 @@ def test_compiled_rules_load_each_type_on_first_use(generated: Path) -> None:
         assert definitions["ImagingSelection"].element("ImagingSelection.instance").repeats
 
 
-def test_a_folder_with_rules_starts_from_them_without_reading_markdown(generated: Path) -> None:
-    (generated / SEED).write_text("not a definitions file", encoding="utf-8")
-    definitions = load_rules_or_markdown(generated)
-    assert len(definitions["ImagingSelection"].constraints) == 11
-    with pytest.raises(DefinitionError, match="missing front matter"):
-        load_rules_or_markdown(generated / SEED)
+def test_a_named_folder_is_read_from_its_markdown_even_with_compiled_rules(
+    generated: Path,
+) -> None:
+    # One policy: definitions the user names are read from their markdown, so an edit
+    # is never hidden by stale compiled rules.
+    edit(generated, "isl-1 | error |", "isl-1 | warning |")
+    definitions = DefinitionsSource(str(generated)).load()
+    isl_1 = next(c for c in definitions["ImagingSelection"].constraints if c.key == "isl-1")
+    assert isl_1.severity == "warning"
+    assert load_rules(generated)["ImagingSelection"].constraints[0].severity == "error"
 
 
-def test_a_folder_without_rules_is_read_from_its_markdown(definitions_copy: Path) -> None:
-    definitions = load_rules_or_markdown(definitions_copy)
-    assert essentials(definitions["ImagingSelection"]) == essentials(
-        engine.load_definitions(definitions_copy)["ImagingSelection"]
+def test_the_bundled_definitions_start_from_compiled_rules_without_markdown() -> None:
+    script = (
+        "import sys; from engine.rules.sources import DefinitionsSource; "
+        "d = DefinitionsSource().load(); "
+        "assert len(d['ImagingSelection'].constraints) == 11; "
+        "print('engine.definitions.markdown' in sys.modules)"
     )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_missing_or_inconsistent_rules_are_clear_errors(definitions_copy: Path) -> None:

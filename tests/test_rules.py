@@ -19,7 +19,7 @@ from engine.model import (
     StructureDefinition,
     TypeRef,
 )
-from engine.rules import rules_from_yaml, rules_to_yaml
+from engine.rules.format import rules_from_yaml, rules_to_yaml
 
 
 def essentials(sd: StructureDefinition) -> tuple[object, ...]:

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from engine.model import DefinitionError, ValueSet
-from engine.terminology import (
+from engine.definitions.terminology import (
     UnexpandableValueSet,
     expand_value_set,
     load_value_sets,
     parse_value_sets,
     value_sets_to_yaml,
 )
+from engine.model import DefinitionError, ValueSet
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r5" / "terminology"
 VS = "http://hl7.org/fhir/ValueSet/"

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.definitions.yaml_io import LineIndex, load_block_yaml, load_yaml, scalar
 from engine.model import DefinitionError
-from engine.yaml_io import LineIndex, load_block_yaml, load_yaml, scalar
 
 RULES = Path(__file__).resolve().parent.parent / "definitions" / "rules"
 

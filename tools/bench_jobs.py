@@ -22,14 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.fhir_xml import xml_to_json  # noqa: E402
-from engine.markdown import load_definitions  # noqa: E402
+from engine.definitions.markdown import load_markdown  # noqa: E402
+from engine.io.fhir_xml import xml_to_json  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "imagingselection" / "imagingselection-example-mg-image-selection.xml"
 
 
 def _resources(count: int) -> list[str]:
-    base = xml_to_json(EXAMPLE.read_bytes(), load_definitions(ROOT / "definitions"))
+    base = xml_to_json(EXAMPLE.read_bytes(), load_markdown(ROOT / "definitions"))
     lines = []
     for n in range(count):
         resource = copy.deepcopy(base)

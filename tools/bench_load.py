@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     import engine
-    import engine.markdown  # noqa: F401  (imported lazily by engine; its grammars load here)
+    import engine.definitions.markdown  # noqa: F401  (imported lazily by engine; its grammars load here)
 
     imported = time.perf_counter() - started
 

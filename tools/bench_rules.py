@@ -29,20 +29,20 @@ _RESOURCE = (
 )
 _CASES = {
     "import engine": "import engine",
-    "import engine.rules_loader": "import engine.rules_loader",
+    "import engine.rules.loader": "import engine.rules.loader",
     "markdown": "import engine; engine.load_definitions(D)",
-    "rules index": "from engine.rules_loader import load_rules; load_rules(D)",
+    "rules index": "from engine.rules.loader import load_rules; load_rules(D)",
     "rules, one type": (
-        "from engine.rules_loader import load_rules; load_rules(D)['ImagingSelection']"
+        "from engine.rules.loader import load_rules; load_rules(D)['ImagingSelection']"
     ),
     "rules, all types": (
-        "from engine.rules_loader import load_rules; d = load_rules(D); [d[n] for n in d]"
+        "from engine.rules.loader import load_rules; d = load_rules(D); [d[n] for n in d]"
     ),
     "validate one (markdown)": (
         f"import engine; engine.Validator(engine.load_definitions(D)).validate({_RESOURCE})"
     ),
     "validate one (rules)": (
-        "import engine; from engine.rules_loader import load_rules; "
+        "import engine; from engine.rules.loader import load_rules; "
         f"engine.Validator(load_rules(D)).validate({_RESOURCE})"
     ),
 }

@@ -40,11 +40,15 @@ from typing import Any
 
 import yaml
 
-from engine.fhir_import import structure_definition_from_fhir
-from engine.markdown import parse_definitions_text
-from engine.markdown_writer import to_markdown
+from engine.definitions.fhir_import import structure_definition_from_fhir
+from engine.definitions.markdown import parse_definitions_text
+from engine.definitions.terminology import (
+    UnexpandableValueSet,
+    expand_value_set,
+    value_sets_to_yaml,
+)
+from engine.definitions.writer import to_markdown
 from engine.model import STRUCTURE_DEFINITION_BASE, DefinitionError, StructureDefinition
-from engine.terminology import UnexpandableValueSet, expand_value_set, value_sets_to_yaml
 
 VALUE_SETS_FILE = "r5.valuesets.yaml"
 ERRATA_FILE = Path(__file__).with_name("r5_errata.yaml")

@@ -6,14 +6,16 @@ Usage::
     python tools/r5_roundtrip.py --folder tests/fixtures/r5/structuredefinitions
 
 For every type-defining StructureDefinition (the selection of ``tools/r5_definitions.py``)
-the official JSON goes through :func:`engine.fhir_import.structure_definition_from_fhir`,
-:func:`engine.markdown_writer.to_markdown`, :func:`engine.markdown.parse_definitions_text`
-and ``to_fhir()``; the result is compared with the official differential: element paths
-in order, min/max (the snapshot's where the differential omits them), type codes,
-target profiles, profiles, binding strength and value set (``|version`` ignored),
-constraints (key, severity, human, expression), contentReference and the primitive regex,
-plus the type's kind, abstract flag and base. Prints the number of definitions checked and
-every mismatch; exits 1 on any mismatch.
+the official JSON goes through
+:func:`engine.definitions.fhir_import.structure_definition_from_fhir`,
+:func:`engine.definitions.writer.to_markdown`,
+:func:`engine.definitions.markdown.parse_definitions_text` and ``to_fhir()``; the result
+is compared with the official differential: element paths in order, min/max (the
+snapshot's where the differential omits them), type codes, target profiles, profiles,
+binding strength and value set (``|version`` ignored), constraints (key, severity, human,
+expression), contentReference and the primitive regex, plus the type's kind, abstract flag
+and base. Prints the number of definitions checked and every mismatch; exits 1 on any
+mismatch.
 
 A binding with no value set (FHIR allows a bare strength) cannot be written in the
 definitions format; such bindings are listed separately as not expressible, not as
@@ -31,9 +33,13 @@ from typing import Any
 
 from r5_definitions import read_folder, read_package, select_types
 
-from engine.fhir_import import REGEX_EXTENSION, fhir_type_code, structure_definition_from_fhir
-from engine.markdown import parse_definitions_text
-from engine.markdown_writer import to_markdown
+from engine.definitions.fhir_import import (
+    REGEX_EXTENSION,
+    fhir_type_code,
+    structure_definition_from_fhir,
+)
+from engine.definitions.markdown import parse_definitions_text
+from engine.definitions.writer import to_markdown
 
 
 @dataclass

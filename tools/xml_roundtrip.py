@@ -2,9 +2,9 @@
 
 Each example's JSON is written as FHIR XML by the small writer below (it needs no
 definitions: the JSON shape says what is an attribute, a primitive or a nested
-resource), converted back with ``engine.fhir_xml.xml_to_json`` and compared with the
+resource), converted back with ``engine.io.fhir_xml.xml_to_json`` and compared with the
 original, leaf by leaf. Narrative ``div`` strings are compared in their canonical form
-(``engine.fhir_xml.canonical_xhtml``), which leaves out how the XHTML was written.
+(``engine.io.fhir_xml.canonical_xhtml``), which leaves out how the XHTML was written.
 
     python tools/xml_roundtrip.py --examples /tmp/r5/hl7.fhir.r5.examples-5.0.0.tgz \\
         --definitions definitions
@@ -25,7 +25,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import engine
-from engine.fhir_xml import canonical_xhtml, xml_to_json
+from engine.io.fhir_xml import canonical_xhtml, xml_to_json
 
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 

@@ -2,15 +2,15 @@
 fhirpathpy lacks."""
 
 from engine.fhirpath.analysis import functions_used, unknown_elements
-from engine.fhirpath.evaluate import (
+from engine.fhirpath.reference.evaluator import (
     CompiledExpression,
     FhirPathEvaluationError,
     compile_expression,
     evaluate,
     supported_functions,
 )
+from engine.fhirpath.reference.model import fhirpathpy_model
 from engine.fhirpath.syntax import FhirPathSyntaxError, is_valid, parse
-from engine.fhirpath.typeinfo import fhirpathpy_model
 
 __all__ = [
     "CompiledExpression",

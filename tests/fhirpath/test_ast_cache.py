@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fhirpathpy.parser import parse
 
-from engine.fhirpath.ast_cache import AstCache
+from engine.fhirpath.reference.ast_cache import AstCache
 
 
 def test_entries_survive_the_process_and_merge_with_other_writers(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_an_unwritable_location_is_ignored(tmp_path: Path) -> None:
 
 def test_the_engine_fills_and_reuses_the_cache(tmp_path: Path) -> None:
     program = (
-        "from engine.fhirpath.evaluate import evaluate\n"
+        "from engine.fhirpath.reference.evaluator import evaluate\n"
         "print(evaluate(\"name.given.first() = 'Jim'\","
         " {'resourceType': 'Patient', 'name': [{'given': ['Jim']}]}))\n"
     )

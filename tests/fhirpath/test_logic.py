@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.fhirpath.evaluate import FhirPathEvaluationError, evaluate
+from engine.fhirpath.reference.evaluator import FhirPathEvaluationError, evaluate
 
 PATIENT = {"resourceType": "Patient", "name": [{"given": ["Jim", "Jo"]}]}
 #: Raises when evaluated: single() on two items.

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from engine.batch import DefinitionsSource, check_all
-from engine.inputs import STDIN, expand, read
+from engine.cli.rules import add_rules_subcommand
+from engine.io.batch import check_all
+from engine.io.formats import FORMATS, make_output
+from engine.io.inputs import STDIN, expand, read
+from engine.io.progress import Progress
 from engine.model import DefinitionError
-from engine.output import FORMATS, make_output
-from engine.progress import Progress
-from engine.rules_cli import add_rules_subcommand
+from engine.rules.sources import DefinitionsSource
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

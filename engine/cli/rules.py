@@ -1,9 +1,9 @@
 """The ``rules`` command: ``fhir-invariants rules regenerate [--definitions DIR] [--check]``.
 
-The main command line (:mod:`engine.cli`) adds it with :func:`add_rules_subcommand`; it
+The main command line (:mod:`engine.cli.app`) adds it with :func:`add_rules_subcommand`; it
 also runs on its own, which is what CI can call::
 
-    python -m engine.rules_cli regenerate --check
+    python -m engine.cli.rules regenerate --check
 
 Exit status: 0 when the rule files are up to date (or were regenerated), 1 when
 ``--check`` finds them stale (the summary says what differs), 2 when a definition is
@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.model import DefinitionError
-from engine.regenerate import regenerate
+from engine.rules.regenerate import regenerate
+from engine.rules.sources import bundled_definitions_dir
 
 #: The project's definitions folder, the default for ``--definitions``.
-PROJECT_DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
+PROJECT_DEFINITIONS = bundled_definitions_dir()
 
 _DESCRIPTION = """\
 Rebuild the compiled rule files (DIR/rules/<Type>.yaml) from the definitions markdown
@@ -84,8 +85,8 @@ def _default_definitions() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``regenerate`` on its own: ``python -m engine.rules_cli regenerate --check``."""
-    parser = argparse.ArgumentParser(prog="python -m engine.rules_cli")
+    """Run ``regenerate`` on its own: ``python -m engine.cli.rules regenerate --check``."""
+    parser = argparse.ArgumentParser(prog="python -m engine.cli.rules")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_rules_subcommand(subparsers)
     arguments = list(sys.argv[1:] if argv is None else argv)

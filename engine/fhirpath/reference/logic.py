@@ -7,7 +7,7 @@ FHIRPath's three-valued logic makes ``false and X`` false, ``true or X`` true an
 seconds per StructureDefinition. The result is the same; only an evaluation error the
 right operand alone would raise is not raised, as in the HL7 validator.
 
-Like :mod:`engine.fhirpath.navigation`, :func:`install` replaces fhirpathpy's evaluators
+Like :mod:`engine.fhirpath.reference.navigation`, :func:`install` replaces fhirpathpy's evaluators
 for these expressions, and changes nothing for evaluations that are not this engine's.
 """
 
@@ -20,7 +20,7 @@ from fhirpathpy.engine import make_param, util
 from fhirpathpy.engine.evaluators import evaluators
 from fhirpathpy.engine.invocations import logic
 
-from engine.fhirpath.navigation import MERGED_PRIMITIVES
+from engine.fhirpath.reference.navigation import MERGED_PRIMITIVES
 
 __all__ = ["install"]
 

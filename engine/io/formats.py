@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
-from engine.batch import Result
+from engine.io.batch import Result
 
 FORMATS = ("text", "json", "outcome")
 FILE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-file"

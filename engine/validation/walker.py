@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.model import Definitions, ElementDefinition, StructureDefinition
-from engine.report import Issue
+from engine.validation.report import Issue
 
 #: Beyond this nesting the walker stops descending: FHIR data this deep is an attack
 #: or a bug, and Python's recursion limit must never surface as a crash.

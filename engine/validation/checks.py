@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.model import Definitions, ElementDefinition, TypeRef
-from engine.report import Issue
-from engine.walker import SYSTEM_TYPE_PREFIX
+from engine.validation.report import Issue
+from engine.validation.walker import SYSTEM_TYPE_PREFIX
 
 # FHIR JSON's representation of primitive values (FHIR R5, JSON format: "Primitive
 # types"): these types are JSON numbers or booleans; every other primitive type, integer64

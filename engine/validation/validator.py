@@ -8,8 +8,8 @@
     ['isl-1']
 
 Every constraint comes from the definitions and is evaluated with fhirpathpy, compiled
-once per validator. The walker (:mod:`engine.walker`) places each element occurrence
-in the model; the checks in :mod:`engine.checks` and the invariants here examine it.
+once per validator. The walker (:mod:`engine.validation.walker`) places each element occurrence
+in the model; the checks in :mod:`engine.validation.checks` and the invariants here examine it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.checks import (
+from engine.fhirpath.analysis import functions_used
+from engine.fhirpath.reference.evaluator import (
+    CompiledExpression,
+    FhirPathEvaluationError,
+    compile_expression,
+    supported_functions,
+)
+from engine.fhirpath.reference.model import fhirpathpy_model
+from engine.model import Constraint, Definitions, ElementDefinition, StructureDefinition
+from engine.rules.sources import bundled_definitions
+from engine.validation.checks import (
     PrimitiveRule,
     binding_codes,
     check_binding,
@@ -27,17 +37,8 @@ from engine.checks import (
     check_reference,
     primitive_rule,
 )
-from engine.fhirpath.analysis import functions_used
-from engine.fhirpath.evaluate import (
-    CompiledExpression,
-    FhirPathEvaluationError,
-    compile_expression,
-    supported_functions,
-)
-from engine.fhirpath.typeinfo import fhirpathpy_model
-from engine.model import Constraint, Definitions, ElementDefinition, StructureDefinition
-from engine.report import Issue, Report
-from engine.walker import Occurrence, Walker
+from engine.validation.report import Issue, Report
+from engine.validation.walker import Occurrence, Walker
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +54,16 @@ class _Rule:
 
 
 class Validator:
-    """Validates FHIR resources (parsed JSON) against loaded definitions.
+    """Validates FHIR resources (parsed JSON) against loaded definitions (by default the
+    bundled ones, :func:`engine.bundled_definitions`).
 
     Compiles each constraint expression once, on first use of the type that needs it,
     and is safe to reuse for any number of resources.
     """
 
-    def __init__(self, definitions: Definitions) -> None:
+    def __init__(self, definitions: Definitions | None = None) -> None:
+        if definitions is None:
+            definitions = bundled_definitions()
         self.definitions = definitions
         self._walker = Walker(definitions)
         self._model = fhirpathpy_model(definitions)

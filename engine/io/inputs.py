@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from engine.fhir_xml import XmlInputError, xml_to_json
+from engine.io.fhir_xml import XmlInputError, xml_to_json
 from engine.model import Definitions
 
 Syntax = Literal["json", "xml"]

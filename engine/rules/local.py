@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn, get_args
 
+from engine.definitions.yaml_io import LineIndex, YamlPath, load_yaml
 from engine.fhirpath.analysis import unknown_elements
 from engine.fhirpath.syntax import FhirPathSyntaxError, parse
 from engine.model import (
@@ -47,7 +48,6 @@ from engine.model import (
     Source,
     StructureDefinition,
 )
-from engine.yaml_io import LineIndex, YamlPath, load_yaml
 
 _SEVERITIES: tuple[str, ...] = get_args(Severity)
 _CONSTRAINT_FIELDS = ("key", "severity", "human", "expression", "context")

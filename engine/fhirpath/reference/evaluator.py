@@ -15,7 +15,7 @@ of a contained resource), and FHIR's constants ``%ucum``, ``%sct``, ``%loinc``,
     [True]
 
 Per call, only the evaluation itself runs: the invocation table (fhirpathpy's functions
-plus :data:`engine.fhirpath.functions.FUNCTIONS`) is built once, where
+plus :data:`engine.fhirpath.reference.functions.FUNCTIONS`) is built once, where
 ``fhirpathpy.compile`` would rebuild it, wrapping every user function, on every call.
 Any error inside fhirpathpy surfaces as :class:`FhirPathEvaluationError`.
 """
@@ -34,9 +34,9 @@ from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 from fhirpathpy.parser import parse as fhirpathpy_parse
 
-from engine.fhirpath import logic, navigation
-from engine.fhirpath.ast_cache import default_cache
-from engine.fhirpath.functions import FUNCTIONS
+from engine.fhirpath.reference import logic, navigation
+from engine.fhirpath.reference.ast_cache import default_cache
+from engine.fhirpath.reference.functions import FUNCTIONS
 from engine.fhirpath.syntax import parse
 
 __all__ = [
@@ -83,7 +83,7 @@ class FhirPathEvaluationError(Exception):
 class CompiledExpression:
     """A syntax-checked FHIRPath expression, ready to evaluate on many occurrences.
 
-    ``model`` is a fhirpathpy model (see :func:`engine.fhirpath.typeinfo.fhirpathpy_model`);
+    ``model`` is a fhirpathpy model (see :func:`engine.fhirpath.reference.model.fhirpathpy_model`);
     it gives choice elements (``value[x]``) and type tests (``is``, ``ofType``) their
     meaning.
     """

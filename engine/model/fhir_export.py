@@ -14,8 +14,8 @@ FHIR tools (the HL7 validator, snapshot generators, IG publishers) can take it:
   ``5.0.0``, a ``mapping`` declaration per mapping identity used, ``kind``, ``abstract``,
   ``type``, and with a base type ``baseDefinition`` and ``derivation`` ``specialization``.
 
-    >>> from engine.markdown import load_definitions
-    >>> sd = load_definitions("definitions")["ImagingSelection"]
+    >>> import engine
+    >>> sd = engine.load_definitions("definitions")["ImagingSelection"]
     >>> fhir = structure_definition_to_fhir(sd)
     >>> fhir["baseDefinition"], fhir["differential"]["element"][6]["type"][0]["code"]
     ('http://hl7.org/fhir/StructureDefinition/DomainResource', 'Reference')
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.model import (
+from engine.model.structure import (
     STRUCTURE_DEFINITION_BASE,
     Constraint,
     ElementDefinition,

@@ -1,6 +1,6 @@
 """The structure-definition model: what a resource-definition file says, as immutable data.
 
-The loader (:mod:`engine.markdown`) builds these objects; everything downstream (rule
+The loader (:mod:`engine.definitions.markdown`) builds these objects; everything downstream (rule
 compilation, validation, the FHIR StructureDefinition writer) reads them and never
 re-parses text.
 
@@ -267,7 +267,7 @@ class StructureDefinition:
 
     def to_fhir(self) -> dict[str, Any]:
         """This definition as a FHIR R5 StructureDefinition resource (a JSON-ready dict)."""
-        from engine.fhir_export import structure_definition_to_fhir
+        from engine.model.fhir_export import structure_definition_to_fhir
 
         return structure_definition_to_fhir(self)
 
@@ -360,9 +360,9 @@ class Definitions(Mapping[str, StructureDefinition]):
         True
 
     Types and value sets given as a :class:`LazyMapping` load on first access (the
-    compiled rules loader, :func:`engine.rules_loader.load_rules`, does this).
+    compiled rules loader, :func:`engine.rules.loader.load_rules`, does this).
     ``suppressed`` maps constraint keys switched off by local rules to the written
-    reason (:func:`engine.local_rules.apply_local_rules`): validation skips them and
+    reason (:func:`engine.rules.local.apply_local_rules`): validation skips them and
     reports say which were suppressed. ``constraint_owners`` (constraint key → the names of
     the types defining it) lets lazily loaded definitions answer :meth:`constraint_owners`
     without loading every type; without it the answer is computed from the types.

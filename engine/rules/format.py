@@ -1,7 +1,7 @@
 """The compiled rule file: one type's validation rules as reviewable, deterministic YAML.
 
 ``definitions/rules/<Type>.yaml`` is generated from the markdown by
-``fhir-invariants rules regenerate`` (:mod:`engine.regenerate`). It holds what
+``fhir-invariants rules regenerate`` (:mod:`engine.rules.regenerate`). It holds what
 validation needs and nothing else: the type's kind, base and abstractness, and for each
 element (in definition order) its cardinality, types with Reference targets and
 profiles, binding, contentReference, primitive regex, modifier flag and short
@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, get_args
 
+from engine.definitions.yaml_io import YamlPath, line_of, load_block_yaml, load_yaml, scalar
 from engine.model import (
     STRUCTURE_DEFINITION_BASE,
     Binding,
@@ -43,7 +44,6 @@ from engine.model import (
     StructureDefinition,
     TypeRef,
 )
-from engine.yaml_io import YamlPath, line_of, load_block_yaml, load_yaml, scalar
 
 #: Bumped when the layout changes incompatibly; the loader refuses other versions.
 FORMAT_VERSION = 1

@@ -24,16 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.markdown import load_definitions
+from engine.definitions.markdown import load_markdown
 from engine.model import DefinitionError, ElementDefinition, StructureDefinition
-from engine.rules import (
+from engine.rules.format import (
     INDEX_FILE,
     REGENERATE_COMMAND,
     index_to_yaml,
     rules_from_yaml,
     rules_to_yaml,
 )
-from engine.rules_loader import RULES_DIR
+from engine.rules.loader import RULES_DIR
 
 #: A changed item and the names of its fields that changed: ``("isl-7", ("expression",))``.
 Changed = tuple[str, tuple[str, ...]]
@@ -123,7 +123,7 @@ def regenerate(definitions_dir: Path, *, check: bool = False) -> RegenerateResul
     the result says whether the rule files are stale.
     """
     folder = Path(definitions_dir)
-    definitions = load_definitions(folder)
+    definitions = load_markdown(folder)
     rules_dir = folder / RULES_DIR
     label = folder.resolve().name
     wanted: dict[Path, str] = {}

@@ -18,7 +18,7 @@ therefore receive fhirpathpy nodes and unwrap them themselves.
   the HL7 Java engine does (eld-11 relies on it); ``single()`` raises on several items,
   and ``$this`` is the focus at the top of an expression;
 - ``children()``, ``descendants()``, ``extension(url)``: FHIR-aware navigation that keeps
-  a primitive and its extensions together (:mod:`engine.fhirpath.navigation`).
+  a primitive and its extensions together (:mod:`engine.fhirpath.reference.navigation`).
 
 Functions FHIR constraints use that need outside knowledge (``resolve()``,
 ``memberOf()``, ``conformsTo()``) are deliberately absent: see :data:`UNSUPPORTED`.
@@ -35,9 +35,9 @@ from fhirpathpy.engine import util
 from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, ResourceNode
 
-from engine.fhirpath import navigation
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
 from engine.fhirpath.quantities import quantity_order, units_comparable
+from engine.fhirpath.reference import navigation
 from engine.fhirpath.xhtml import html_problems
 
 __all__ = ["FUNCTIONS", "UNSUPPORTED"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine.definitions.terminology import load_value_sets
 from engine.model import (
     DefinitionError,
     Definitions,
@@ -24,8 +25,7 @@ from engine.model import (
     StructureDefinition,
     ValueSet,
 )
-from engine.rules import INDEX_FILE, REGENERATE_COMMAND, index_from_yaml, rules_from_yaml
-from engine.terminology import load_value_sets
+from engine.rules.format import INDEX_FILE, REGENERATE_COMMAND, index_from_yaml, rules_from_yaml
 
 #: The folder, inside a definitions folder, holding the compiled rule files.
 RULES_DIR = "rules"
@@ -75,20 +75,6 @@ def load_rules(directory: str | os.PathLike[str]) -> Definitions:
         LazyMapping(load_all=lambda: _value_sets(folder)),
         constraint_owners=_owners(index),
     )
-
-
-def load_rules_or_markdown(path: str | os.PathLike[str]) -> Definitions:
-    """The compiled rules when ``path`` is a definitions folder that has them, else the
-    markdown (a folder without ``rules/``, or definition files) via
-    :func:`engine.load_definitions`. This is how a command line should start: fast
-    from compiled rules, and still able to take a user's own markdown folder.
-    """
-    if (Path(path) / RULES_DIR / INDEX_FILE).is_file():
-        return load_rules(path)
-    # Imported here so that starting from compiled rules never builds the markdown grammars.
-    from engine.markdown import load_definitions
-
-    return load_definitions(path)
 
 
 def _owners(index: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -1,6 +1,6 @@
 """The structure-definition model → resource-definition markdown (the loader's inverse).
 
-:func:`to_markdown` writes the format that :mod:`engine.markdown` reads, so that loading
+:func:`to_markdown` writes the format that :mod:`engine.definitions.markdown` reads, so that loading
 the text gives back an equal model (sources aside), and a file the loader read is written
 back byte for byte when it follows the writer's conventions, as the seed does:
 
@@ -8,7 +8,7 @@ back byte for byte when it follows the writer's conventions, as the seed does:
   ``abstract``, ``generated-by``, strings double-quoted; ``kind`` is left out when it is
   ``resource``, ``base`` when it is the default ``DomainResource`` of a resource,
   ``abstract`` when false; a type without a base says ``base: "none"``;
-- section fields in the order of :data:`engine.markdown.FIELDS`, empty ones left out;
+- section fields in the order of :data:`engine.definitions.markdown.FIELDS`, empty ones left out;
 - plain types as ``[code](/code)`` (``[System.String](http://…/System.String)`` for a URL
   code), profiled types as ``Quantity([SimpleQuantity](/SimpleQuantity))`` and references
   as ``Reference([Patient](/Patient), …)``; a core canonical URL
@@ -21,8 +21,8 @@ heading, a human text whose `` | `` makes the constraint ambiguous, …) raises
 ``ValueError`` naming the element and field rather than writing text that would load
 differently.
 
-    >>> from engine.markdown import load_definitions
-    >>> sd = load_definitions("definitions/ImagingSelection.md")["ImagingSelection"]
+    >>> from engine.definitions.markdown import load_markdown
+    >>> sd = load_markdown("definitions/ImagingSelection.md")["ImagingSelection"]
     >>> to_markdown(sd) == open("definitions/ImagingSelection.md").read()
     True
 """
@@ -34,8 +34,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from engine.markdown import DEFINITIONS_TYPE, FIELDS, NO_BASE, is_structural_line
-from engine.markdown_fields import (
+from engine.definitions.fields import (
     parse_aliases,
     parse_binding,
     parse_conditions,
@@ -43,6 +42,7 @@ from engine.markdown_fields import (
     parse_mappings,
     parse_types,
 )
+from engine.definitions.markdown import DEFINITIONS_TYPE, FIELDS, NO_BASE, is_structural_line
 from engine.model import (
     REFERENCE_TYPES,
     STRUCTURE_DEFINITION_BASE,

@@ -1,6 +1,6 @@
 """Field values of resource-definition markdown: text → model values, one parser per field.
 
-The syntax lives in ``grammars/fields.lark`` (one LALR parser, built once at import, with
+The syntax lives in ``fields.lark`` (one LALR parser, built once at import, with
 a start rule per field). Two fields need more than a context-free grammar, and their rules
 are documented on the functions that apply them: :func:`parse_constraints` (where a
 constraint's human text ends is decided by the FHIRPath grammar) and
@@ -68,7 +68,7 @@ _STARTS = [
     "mapping_identity",
 ]
 _PARSER = lark.Lark(
-    resources.files("engine.grammars").joinpath("fields.lark").read_text(encoding="utf-8"),
+    resources.files("engine.definitions").joinpath("fields.lark").read_text(encoding="utf-8"),
     parser="lalr",
     lexer="contextual",
     start=_STARTS,

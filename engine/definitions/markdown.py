@@ -40,7 +40,7 @@ Requirements     free text
 Aliases          ``Description, AccessionNumber``
 Conditions       constraint keys: ``isl-1, isl-2``
 Cardinality      ``0..1``, ``1..*`` (required)
-Type             see :func:`engine.markdown_fields.parse_types`; ``See [X.y](#X.y)`` for an
+Type             see :func:`engine.definitions.fields.parse_types`; ``See [X.y](#X.y)`` for an
                  element defined by another one (FHIR ``contentReference``)
 Regex            the regular expression of a primitive type's value, to the end of the line
 Binding          ``required:[name](/valueset-name)``
@@ -57,7 +57,7 @@ line ends in ``\\r\\n`` is read as a CRLF file.
 
 Every problem is a :class:`~engine.model.DefinitionError` naming the file and line.
 
-    >>> defs = load_definitions("definitions/ImagingSelection.md")
+    >>> defs = load_markdown("definitions/ImagingSelection.md")
     >>> defs["ImagingSelection"].element("ImagingSelection.subject").types[0].target_types[:2]
     ('Patient', 'Group')
 """
@@ -74,8 +74,7 @@ from typing import Any, cast, get_args
 
 import yaml
 
-from engine.fhirpath.analysis import unknown_elements
-from engine.markdown_fields import (
+from engine.definitions.fields import (
     ContentReference,
     parse_aliases,
     parse_binding,
@@ -87,6 +86,7 @@ from engine.markdown_fields import (
     parse_modifier,
     parse_types,
 )
+from engine.fhirpath.analysis import unknown_elements
 from engine.model import (
     Cardinality,
     DefinitionError,
@@ -104,7 +104,7 @@ __all__ = [
     "FRONT_MATTER_KEYS",
     "NO_BASE",
     "is_structural_line",
-    "load_definitions",
+    "load_markdown",
     "parse_definitions_text",
 ]
 
@@ -139,13 +139,8 @@ _TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_definitions(
-    *paths: str | os.PathLike[str], extra_rules: str | os.PathLike[str] | None = None
-) -> Definitions:
+def load_markdown(*paths: str | os.PathLike[str]) -> Definitions:
     """Load definition files and folders into :class:`~engine.model.Definitions`.
-
-    ``extra_rules`` names a local-rules YAML file (your own constraints, and keys to
-    switch off with a reason; see :mod:`engine.local_rules`), applied after loading.
 
     A folder contributes every ``*.md`` file below it (``README.md`` excepted, and
     nothing under a ``rules`` folder, where generated rule files live) and every
@@ -158,7 +153,7 @@ def load_definitions(
     types, as FHIR scopes keys by StructureDefinition: R5 itself repeats ``cnl-0`` in 32
     canonical resources and uses ``inv-1`` for three different rules.
 
-        >>> defs = load_definitions("definitions")
+        >>> defs = load_markdown("definitions")
         >>> len(defs["ImagingSelection"].constraints)
         11
     """
@@ -181,10 +176,6 @@ def load_definitions(
     known_keys = {c.key for sd in types.values() for c in sd.constraints}
     for document in parsed:
         _check_references(document, definitions, known_keys)
-    if extra_rules is not None:
-        from engine.local_rules import apply_local_rules
-
-        definitions = apply_local_rules(definitions, extra_rules)
     return definitions
 
 
@@ -192,7 +183,7 @@ def parse_definitions_text(text: str, file: str) -> StructureDefinition:
     """Parse one definitions file's text; ``file`` names it in sources and errors.
 
     Checks everything that needs only this file (fields, structure, FHIRPath syntax,
-    duplicate keys); :func:`load_definitions` adds the checks that span files.
+    duplicate keys); :func:`load_markdown` adds the checks that span files.
     """
     return _Document.parse(text, file).structure
 
@@ -253,7 +244,7 @@ def _load_value_sets(files: list[str]) -> dict[str, ValueSet]:
     if not files:
         return {}
     # Imported here: most loads have no value-set files and need not pay for the module.
-    from engine.terminology import load_value_sets
+    from engine.definitions.terminology import load_value_sets
 
     value_sets: dict[str, ValueSet] = {}
     for file in files:

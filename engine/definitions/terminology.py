@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
+from engine.definitions.yaml_io import yaml_error
 from engine.model import DefinitionError, Source, ValueSet
-from engine.yaml_io import yaml_error
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -1,6 +1,6 @@
 """Validating many inputs, in this process or in worker processes, results in input order.
 
-    >>> from engine.inputs import read
+    >>> from engine.io.inputs import read
     >>> for result in check_all(read(["examples"]), DefinitionsSource(), jobs=4):
     ...     print(result.source, result.report.valid)
 
@@ -19,52 +19,16 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 
-from engine.inputs import InputError, RawResource, Unreadable, parse
-from engine.local_rules import apply_local_rules
+from engine.io.inputs import InputError, RawResource, Unreadable, parse
 from engine.model import Definitions
-from engine.report import Issue, Report
-from engine.rules_loader import load_rules
-from engine.validator import Validator
+from engine.rules.sources import DefinitionsSource
+from engine.validation.report import Issue, Report
+from engine.validation.validator import Validator
 
 #: Resources sent to a worker at a time: large enough to amortize the inter-process
 #: round trip, small enough to keep every worker busy until the end.
 CHUNK_SIZE = 16
-
-
-def bundled_definitions() -> Path:
-    """The definitions shipped with the package: ``engine/_bundled_definitions`` in an
-    installed wheel, the project's ``definitions/`` folder in a source checkout."""
-    package = Path(__file__).resolve().parent
-    installed = package / "_bundled_definitions"
-    return installed if installed.is_dir() else package.parent / "definitions"
-
-
-@dataclass(frozen=True, slots=True)
-class DefinitionsSource:
-    """Where a run's definitions come from; small and picklable, so that every worker
-    process loads exactly what the main process loaded.
-
-    ``path`` None means the bundled definitions, read from their compiled rules (drift-
-    checked in CI, loaded type by type as resources need them); a folder or file the
-    user names is read from its markdown, so an edit is never hidden by stale rules.
-    ``extra_rules`` is a local-rules file applied on top.
-    """
-
-    path: str | None = None
-    extra_rules: str | None = None
-
-    def load(self) -> Definitions:
-        if self.path is None:
-            definitions = load_rules(bundled_definitions())
-        else:
-            from engine.markdown import load_definitions  # its grammars only when needed
-
-            definitions = load_definitions(self.path)
-        if self.extra_rules is not None:
-            definitions = apply_local_rules(definitions, self.extra_rules)
-        return definitions
 
 
 @dataclass(frozen=True, slots=True)
