@@ -29,7 +29,7 @@ import fhirpathpy  # noqa: E402
 
 import engine  # noqa: E402
 from engine.fhirpath.reference.evaluator import compile_expression  # noqa: E402
-from engine.fhirpath.reference.model import fhirpathpy_model  # noqa: E402
+from engine.fhirpath.typeinfo import fhirpathpy_model  # noqa: E402
 from engine.io.fhir_xml import xml_to_json  # noqa: E402
 
 EXAMPLES = ROOT / "tests" / "fixtures" / "imagingselection"

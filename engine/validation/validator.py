@@ -20,13 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.fhirpath.analysis import functions_used
-from engine.fhirpath.reference.evaluator import (
-    CompiledExpression,
-    FhirPathEvaluationError,
-    compile_expression,
-    supported_functions,
-)
-from engine.fhirpath.reference.model import fhirpathpy_model
+from engine.fhirpath.evaluation import CompiledExpression, FhirPathEvaluationError, passes
+from engine.fhirpath.evaluators import DEFAULT_EVALUATOR, make_evaluator
 from engine.model import Constraint, Definitions, ElementDefinition, StructureDefinition
 from engine.rules.sources import bundled_definitions
 from engine.validation.checks import (
@@ -61,14 +56,16 @@ class Validator:
     and is safe to reuse for any number of resources.
     """
 
-    def __init__(self, definitions: Definitions | None = None) -> None:
+    def __init__(
+        self, definitions: Definitions | None = None, *, evaluator: str = DEFAULT_EVALUATOR
+    ) -> None:
         if definitions is None:
             definitions = bundled_definitions()
         self.definitions = definitions
         self._walker = Walker(definitions)
-        self._model = fhirpathpy_model(definitions)
-        self._supported = supported_functions()
-        self._compiled: dict[str, CompiledExpression] = {}
+        self._evaluator = make_evaluator(evaluator, definitions)
+        self._supported = self._evaluator.supported_functions()
+        self._compiled: dict[tuple[str, str], CompiledExpression] = {}
         self._rules: dict[tuple[str, str, str | None], tuple[_Rule, ...]] = {}
         self._primitive_rules: dict[str, PrimitiveRule | None] = {}
         # Verdicts of focus-only rules on bare primitive values (ele-1 on every code,
@@ -155,14 +152,13 @@ class Validator:
         try:
             result = rule.compiled(
                 occ.value,
-                focus_path=occ.fhirpath_type,
                 resource=occ.resource,
                 root_resource=occ.root_resource,
                 focus_extension=occ.extension,
             )
         except FhirPathEvaluationError as err:
             return str(err)
-        return _passes(result)
+        return passes(result)
 
     # -- compiled rules, cached per (type, element, concrete type) ------------------------
 
@@ -170,7 +166,7 @@ class Validator:
         cache_key = (occ.sd.name, occ.element.path, occ.type_code)
         rules = self._rules.get(cache_key)
         if rules is None:
-            rules = tuple(self._rule(c) for c in self._constraints_for(occ))
+            rules = tuple(self._rule(c, occ.fhirpath_type) for c in self._constraints_for(occ))
             self._rules[cache_key] = rules
         return rules
 
@@ -197,7 +193,7 @@ class Validator:
                 unique.append(c)
         return unique
 
-    def _rule(self, constraint: Constraint) -> _Rule:
+    def _rule(self, constraint: Constraint, focus_type: str) -> _Rule:
         functions = functions_used(constraint.expression)
         missing = sorted(functions - self._supported)
         if missing:
@@ -208,10 +204,10 @@ class Validator:
                 f"Constraint {constraint.key} not evaluated: it uses {names}, which this "
                 f"engine does not support ('{constraint.human}')",
             )
-        compiled = self._compiled.get(constraint.expression)
+        compiled = self._compiled.get((constraint.expression, focus_type))
         if compiled is None:
-            compiled = compile_expression(constraint.expression, self._model)
-            self._compiled[constraint.expression] = compiled
+            compiled = self._evaluator.compile(constraint.expression, focus_type)
+            self._compiled[(constraint.expression, focus_type)] = compiled
         focus_only = "%" not in constraint.expression and not functions & _LOOKS_ELSEWHERE
         return _Rule(constraint, compiled, focus_only=focus_only)
 
@@ -237,14 +233,6 @@ _VERDICT_CACHE_SIZE = 100_000
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float | Decimal)
-
-
-def _passes(result: list[Any]) -> bool:
-    """The HL7 validator's reading of a result: a single boolean is the verdict, an empty
-    result fails, any other non-empty result passes."""
-    if len(result) == 1 and isinstance(result[0], bool):
-        return result[0]
-    return len(result) > 0
 
 
 def validate(resource: Any, definitions: Definitions) -> Report:

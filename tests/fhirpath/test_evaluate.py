@@ -15,7 +15,7 @@ from engine.fhirpath import (
     compile_expression,
     evaluate,
 )
-from engine.fhirpath.reference.model import fhirpathpy_model
+from engine.fhirpath.typeinfo import fhirpathpy_model
 
 from .r5 import r5_definitions
 from .suite import suite_input

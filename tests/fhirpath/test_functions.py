@@ -9,7 +9,7 @@ import pytest
 from engine.fhirpath import evaluate
 from engine.fhirpath.quantities import quantity_order, units_comparable
 from engine.fhirpath.reference.functions import FUNCTIONS
-from engine.fhirpath.reference.model import fhirpathpy_model
+from engine.fhirpath.typeinfo import fhirpathpy_model
 from engine.fhirpath.xhtml import html_problems
 
 from .r5 import r5_definitions

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.fhirpath.reference.evaluator import FhirPathEvaluationError, evaluate
+from engine.fhirpath.evaluation import FhirPathEvaluationError
+from engine.fhirpath.reference.evaluator import evaluate
 
 PATIENT = {"resourceType": "Patient", "name": [{"given": ["Jim", "Jo"]}]}
 #: Raises when evaluated: single() on two items.

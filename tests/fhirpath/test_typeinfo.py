@@ -9,7 +9,7 @@ import pytest
 
 import engine
 from engine.fhirpath import evaluate
-from engine.fhirpath.reference.model import fhirpathpy_model
+from engine.fhirpath.typeinfo import fhirpathpy_model
 
 from .r5 import r5_definitions
 from .suite import suite_input

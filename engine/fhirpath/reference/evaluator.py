@@ -23,25 +23,31 @@ Any error inside fhirpathpy surfaces as :class:`FhirPathEvaluationError`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import lark
 from fhirpathpy.engine import do_eval, util
+from fhirpathpy.engine.evaluators import evaluators
 from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 from fhirpathpy.parser import parse as fhirpathpy_parse
 
+from engine.fhirpath.evaluation import FhirPathEvaluationError, Session
 from engine.fhirpath.reference import logic, navigation
 from engine.fhirpath.reference.ast_cache import default_cache
 from engine.fhirpath.reference.functions import FUNCTIONS
 from engine.fhirpath.syntax import parse
+from engine.fhirpath.typeinfo import fhirpathpy_model
+from engine.model import Definitions
 
 __all__ = [
     "CompiledExpression",
-    "FhirPathEvaluationError",
+    "ReferenceEvaluator",
     "compile_expression",
     "evaluate",
     "supported_functions",
@@ -63,27 +69,22 @@ _FHIRPATHPY_KEYWORDS = frozenset(
     }
 )
 
-navigation.install()
-logic.install()
+#: fhirpathpy keeps its evaluators in a module-level table and its type model in a class
+#: attribute. The engine's replacements are put in place only while one of its own
+#: evaluations runs, under this lock, and the previous entries restored after it: other
+#: users of fhirpathpy in the process never see them.
+_FHIRPATHPY_LOCK = threading.RLock()
+_PATCHED_EVALUATORS = ("MemberInvocation", "AndExpression", "OrExpression", "ImpliesExpression")
 
 _SUPPORTED = frozenset(
     name for name in {**invocation_registry, **FUNCTIONS} if name.isidentifier()
 ) - {"containsOp", "inOp", "isOp", "asOp", "and", "or", "xor", "implies", "div", "mod"}
 
 
-class FhirPathEvaluationError(Exception):
-    """Evaluating an expression failed; the message is the underlying error's text."""
-
-    def __init__(self, message: str, expression: str) -> None:
-        self.message = message
-        self.expression = expression
-        super().__init__(message)
-
-
 class CompiledExpression:
     """A syntax-checked FHIRPath expression, ready to evaluate on many occurrences.
 
-    ``model`` is a fhirpathpy model (see :func:`engine.fhirpath.reference.model.fhirpathpy_model`);
+    ``model`` is a fhirpathpy model (see :func:`engine.fhirpath.typeinfo.fhirpathpy_model`);
     it gives choice elements (``value[x]``) and type tests (``is``, ``ofType``) their
     meaning.
     """
@@ -139,18 +140,92 @@ class CompiledExpression:
             navigation.MERGED_PRIMITIVES: True,
             "traceFn": _trace,
         }
-        constants.reset()
-        # fhirpathpy reads the model for type tests from a class attribute.
-        TypeInfo.model = self._model  # type: ignore[assignment]
-        try:
-            return _plain(do_eval(ctx, [root], self._ast))
-        except RecursionError:
-            raise FhirPathEvaluationError("expression too deeply nested", self.expression) from None
-        except Exception as error:  # fhirpathpy raises bare Exceptions of many kinds
-            raise FhirPathEvaluationError(_message(error), self.expression) from error
+        with _patched_fhirpathpy(self._model):
+            constants.reset()
+            try:
+                return _plain(do_eval(ctx, [root], self._ast))
+            except RecursionError:
+                raise FhirPathEvaluationError(
+                    "expression too deeply nested", self.expression
+                ) from None
+            except Exception as error:  # fhirpathpy raises bare Exceptions of many kinds
+                raise FhirPathEvaluationError(_message(error), self.expression) from error
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.expression!r})"
+
+
+@contextmanager
+def _patched_fhirpathpy(model: Mapping[str, Any] | None) -> Iterator[None]:
+    with _FHIRPATHPY_LOCK:
+        saved = {name: evaluators[name] for name in _PATCHED_EVALUATORS}
+        saved_model = TypeInfo.model
+        navigation.install()
+        logic.install()
+        # fhirpathpy reads the model for type tests from a class attribute.
+        TypeInfo.model = model  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            evaluators.update(saved)
+            TypeInfo.model = saved_model
+
+
+class _BoundExpression:
+    """A reference-compiled expression bound to its focus type (the
+    :class:`~engine.fhirpath.evaluation.CompiledExpression` protocol)."""
+
+    __slots__ = ("expression", "_compiled", "_focus_type")
+
+    def __init__(self, compiled: CompiledExpression, focus_type: str) -> None:
+        self.expression = compiled.expression
+        self._compiled = compiled
+        self._focus_type = focus_type
+
+    def __call__(
+        self,
+        focus: Any,
+        *,
+        resource: Any,
+        root_resource: Any,
+        focus_extension: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        session: Session | None = None,
+    ) -> list[Any]:
+        return self._compiled(
+            focus,
+            focus_path=self._focus_type,
+            resource=resource,
+            root_resource=root_resource,
+            focus_extension=focus_extension,
+            variables=variables,
+        )
+
+
+class ReferenceEvaluator:
+    """The reference evaluator: fhirpathpy, typed by a model built from ``definitions``.
+
+    >>> evaluator = ReferenceEvaluator(engine.bundled_definitions())
+    >>> rule = evaluator.compile("value.ofType(Quantity).exists()", "Observation")
+    >>> observation = {"resourceType": "Observation", "valueQuantity": {"value": 1}}
+    >>> rule(observation, resource=observation, root_resource=observation)
+    [True]
+    """
+
+    name = "fhirpathpy"
+
+    def __init__(self, definitions: Definitions) -> None:
+        self._model = fhirpathpy_model(definitions)
+        self._compiled: dict[str, CompiledExpression] = {}
+
+    def compile(self, expression: str, focus_type: str) -> _BoundExpression:
+        compiled = self._compiled.get(expression)
+        if compiled is None:
+            compiled = self._compiled[expression] = CompiledExpression(expression, self._model)
+        return _BoundExpression(compiled, focus_type)
+
+    def supported_functions(self) -> frozenset[str]:
+        return _SUPPORTED
 
 
 def compile_expression(

@@ -1,0 +1,36 @@
+"""The FHIRPath evaluators users can select, by name.
+
+>>> evaluator = make_evaluator("fhirpathpy", engine.bundled_definitions())
+>>> evaluator.name
+'fhirpathpy'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine.fhirpath.evaluation import Evaluator
+from engine.fhirpath.reference.evaluator import ReferenceEvaluator
+from engine.model import Definitions
+
+__all__ = ["DEFAULT_EVALUATOR", "EVALUATORS", "make_evaluator"]
+
+_FACTORIES: dict[str, Callable[[Definitions], Evaluator]] = {
+    "fhirpathpy": ReferenceEvaluator,
+}
+#: The names of the evaluators, for command-line choices.
+EVALUATORS: tuple[str, ...] = tuple(_FACTORIES)
+DEFAULT_EVALUATOR = "fhirpathpy"
+
+
+def make_evaluator(name: str, definitions: Definitions) -> Evaluator:
+    """The evaluator called ``name`` (one of :data:`EVALUATORS`), typed by ``definitions``.
+
+    Raises ``ValueError`` for an unknown name.
+    """
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise ValueError(
+            f"unknown FHIRPath evaluator {name!r} (choose from {', '.join(EVALUATORS)})"
+        )
+    return factory(definitions)
