@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TEST := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck rules-check pytest clean
+.PHONY: demo test lint typecheck rules-check pytest fixtures clean
 
 demo: $(RUNTIME)
 	@# Exit status 1 means "some resource is invalid": expected here, since seven of the
@@ -30,7 +30,12 @@ typecheck: $(TEST)
 rules-check: $(TEST)
 	$(BIN)/fhir-invariants rules regenerate --check
 
-pytest: $(TEST)
+# The official R5 packages (examples, core) from the npm registry, checked against their
+# published integrity and cached in .cache/: tests read thousands of official examples.
+fixtures: $(TEST)
+	$(BIN)/python tools/fhir_packages.py fetch
+
+pytest: $(TEST) fixtures
 	$(BIN)/pytest
 
 $(BIN)/python:
@@ -48,4 +53,4 @@ $(TEST): pyproject.toml | $(BIN)/python
 	@touch $@ $(RUNTIME)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
