@@ -17,7 +17,6 @@ from typing import Any
 
 from engine.model import Definitions, ElementDefinition, TypeRef
 from engine.validation.report import Issue
-from engine.validation.walker import SYSTEM_TYPE_PREFIX
 
 # FHIR JSON's representation of primitive values (FHIR R5, JSON format: "Primitive
 # types"): these types are JSON numbers or booleans; every other primitive type, integer64
@@ -31,6 +30,10 @@ _JSON_KIND = {
     "Integer": "integer",
     "Decimal": "number",
 }
+
+#: Type codes of FHIRPath system types (``Resource.id`` is a ``System.String``): their
+#: values are JSON primitives.
+SYSTEM_TYPE_PREFIX = "http://hl7.org/fhirpath/System."
 
 _CODE_LIST = re.compile(r"^[^\s|]+(?: \| [^\s|]+)+$")
 _REFERENCE_TYPE = re.compile(

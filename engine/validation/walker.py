@@ -1,437 +1,513 @@
-"""Walk a FHIR JSON resource against the definitions.
+"""Walk a FHIR JSON resource, executing its validation plan.
 
-The walker knows the JSON shape FHIR prescribes (arrays for repeating elements,
-``_name`` companions for primitive extensions, ``valueQuantity``-style names for
-choice elements, nested resources) and nothing about rules. It yields two kinds of
-values, in document order:
+The walker knows the JSON shape FHIR prescribes (arrays for repeating elements, ``_name``
+companions for primitive extensions, ``valueQuantity``-style names for choice elements,
+nested resources) and nothing about rules: what to check on each occurrence comes from
+the :class:`~engine.validation.plan.NodePlan` the occurrence belongs to. It reports, in
+document order, what is structurally wrong where it stands (unknown property, array where
+one value is allowed, too many or too few occurrences, wrong JSON shape), then for each
+occurrence the plan's checks: primitive format, required codes, reference targets and
+the constraints.
 
-- :class:`Issue` for what is structurally wrong where it stands (unknown property,
-  array where one value is allowed, too many or too few occurrences, wrong JSON shape);
-- :class:`Occurrence` for every element occurrence it could place in the model, which
-  the rule checks (invariants, formats, bindings, references) then examine.
+Locations are FHIRPath strings (``ImagingSelection.instance[1].imageRegion2D[0]``), but
+the walk only links a few shared pieces per occurrence and writes a location out when an
+issue is reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, Union
 
-from engine.model import Definitions, ElementDefinition, StructureDefinition
+from engine.fhirpath.evaluation import FhirPathEvaluationError, Session, passes
+from engine.validation.checks import check_binding, check_primitive, check_reference
+from engine.validation.plan import (
+    COMPLEX,
+    PRIMITIVE,
+    UNBUILT,
+    ChildPlan,
+    NodePlan,
+    Rule,
+    ValidationPlan,
+)
 from engine.validation.report import Issue
+
+__all__ = ["MAX_DEPTH", "Walk"]
 
 #: Beyond this nesting the walker stops descending: FHIR data this deep is an attack
 #: or a bug, and Python's recursion limit must never surface as a crash.
 MAX_DEPTH = 100
 
-#: Type codes of FHIRPath system types (``Resource.id`` is a ``System.String``): their
-#: values are JSON primitives.
-SYSTEM_TYPE_PREFIX = "http://hl7.org/fhirpath/System."
+#: A location not yet written out: the root's text, or (parent location, segment).
+Location = Union[str, tuple[Any, str]]  # noqa: UP007 (a runtime alias)
 
-_RESOURCE_TYPE_CODES = frozenset({"Resource", "DomainResource"})
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    """One occurrence of an element in a resource, placed in the model."""
-
-    sd: StructureDefinition
-    element: ElementDefinition
-    #: The concrete type of this occurrence (a choice element's chosen type); ``None``
-    #: for inline backbone elements and resource roots.
-    type_code: str | None
-    value: Any
-    #: For a primitive: its ``_name`` companion object (id, extension), if any.
-    extension: dict[str, Any] | None
-    location: str
-    resource: dict[str, Any]
-    root_resource: dict[str, Any]
-
-    @property
-    def fhirpath_type(self) -> str:
-        """The type path fhirpathpy navigates from: a type name, or a backbone element path
-        (for an element defined by a content reference, the path of the element it names:
-        ``Questionnaire.item.item`` has the content of ``Questionnaire.item``)."""
-        if self.type_code is not None:
-            return self.type_code
-        reference = self.element.content_reference
-        return reference.lstrip("#") if reference is not None else self.element.path
+_INDEX = tuple(f"[{i}]" for i in range(256))
 
 
-@dataclass(frozen=True, slots=True)
-class _Child:
-    sd: StructureDefinition
-    element: ElementDefinition
-    type_code: str | None
-    json_name: str
+def location_text(location: Location) -> str:
+    """The FHIRPath text of a location.
+
+    >>> location_text((("ImagingSelection", ".instance"), "[1]"))
+    'ImagingSelection.instance[1]'
+    """
+    parts: list[str] = []
+    while type(location) is tuple:
+        location, segment = location
+        parts.append(segment)
+    parts.append(location)  # type: ignore[arg-type]
+    return "".join(reversed(parts))
 
 
-class Walker:
-    """Walks resources against ``definitions``; cheap to reuse, caches property maps."""
+def _index(i: int) -> str:
+    return _INDEX[i] if i < 256 else f"[{i}]"
 
-    def __init__(self, definitions: Definitions) -> None:
-        self._defs = definitions
-        self._props: dict[tuple[str, str, str | None], dict[str, _Child] | None] = {}
 
-    # -- public ---------------------------------------------------------------------------
+class Walk:
+    """One validation of one resource: walks it and collects its issues in order.
 
-    def walk(self, resource: Any, location: str | None = None) -> Iterator[Issue | Occurrence]:
-        """Yield issues and occurrences for a resource (top level, or nested at ``location``)."""
-        yield from self._resource(resource, location, None, 0)
+    ``memo`` holds the value-only results shared by every walk of one validator
+    (primitive and code checks, verdicts of focus-only constraints on bare values).
+    """
 
-    def is_primitive(self, type_code: str | None) -> bool:
-        """FHIR primitive types are defined with kind primitive-type; when the type is not
-        loaded, FHIR's naming rule (primitive type names start lower case) decides."""
-        if type_code is None:
-            return False
-        if type_code.startswith(SYSTEM_TYPE_PREFIX):
-            return True
-        sd = self._defs.get(type_code)
-        if sd is not None:
-            return sd.kind == "primitive-type"
-        return type_code[:1].islower() and "/" not in type_code
+    __slots__ = ("_plan", "_memo", "issues", "not_evaluated", "_session")
+
+    def __init__(self, plan: ValidationPlan, memo: dict[Any, Any], session: Session) -> None:
+        self._plan = plan
+        self._memo = memo
+        self._session = session
+        self.issues: list[Issue] = []
+        #: Constraints that could not be evaluated: key → (location, reason), reported
+        #: once per resource.
+        self.not_evaluated: dict[str, tuple[str, str]] = {}
 
     # -- resources ------------------------------------------------------------------------
 
-    def _resource(
-        self, data: Any, location: str | None, container: dict[str, Any] | None, depth: int
-    ) -> Iterator[Issue | Occurrence]:
-        where = location or "(resource)"
+    def resource(self, data: Any, location: Location | None, container: Any, depth: int) -> None:
+        """Walk a resource: the top-level one (``location`` None) or a nested one."""
+        issues = self.issues
+        where = "(resource)" if location is None else location_text(location)
         if not isinstance(data, dict):
-            yield Issue(
-                "fatal",
-                "structure",
-                where,
-                f"A resource must be a JSON object, found {_json_kind(data)}",
+            issues.append(
+                Issue(
+                    "fatal",
+                    "structure",
+                    where,
+                    f"A resource must be a JSON object, found {json_kind(data)}",
+                )
             )
             return
         rtype = data.get("resourceType")
         if rtype is None:
-            yield Issue("fatal", "required", where, "The resource has no resourceType")
+            issues.append(Issue("fatal", "required", where, "The resource has no resourceType"))
             return
         if not isinstance(rtype, str):
-            yield Issue(
-                "fatal",
-                "structure",
-                where,
-                f"resourceType must be a string, found {_json_kind(rtype)}",
+            issues.append(
+                Issue(
+                    "fatal",
+                    "structure",
+                    where,
+                    f"resourceType must be a string, found {json_kind(rtype)}",
+                )
             )
             return
-        sd = self._defs.get(rtype)
-        if sd is None or sd.kind != "resource":
-            yield Issue(
-                "fatal", "not-supported", location or rtype, f"Unknown resource type '{rtype}'"
-            )
+        node = self._plan.resource(rtype)
+        if node is None:
+            sd = self._plan.definitions.get(rtype)
+            here = rtype if location is None else where
+            if sd is not None and sd.kind == "resource" and sd.abstract:
+                message = f"'{rtype}' is abstract: it cannot be instantiated"
+                issues.append(Issue("fatal", "structure", here, message))
+            else:
+                message = f"Unknown resource type '{rtype}'"
+                issues.append(Issue("fatal", "not-supported", here, message))
             return
-        if sd.abstract:
-            yield Issue(
-                "fatal",
-                "structure",
-                location or rtype,
-                f"'{rtype}' is abstract: it cannot be instantiated",
-            )
-            return
-        root_resource = container if container is not None else data
-        here = location or rtype
-        yield Occurrence(sd, sd.root, None, data, None, here, data, root_resource)
-        yield from self._members(sd, sd.root, None, data, here, data, root_resource, depth)
+        root = container if container is not None else data
+        here_loc: Location = rtype if location is None else location
+        self._checks(node, data, None, here_loc, data, root)
+        self._members(node, data, here_loc, data, root, depth)
 
-    # -- complex values -------------------------------------------------------------------
+    # -- objects --------------------------------------------------------------------------
 
     def _members(
         self,
-        sd: StructureDefinition,
-        element: ElementDefinition,
-        type_code: str | None,
+        node: NodePlan,
         data: dict[str, Any],
-        location: str,
+        location: Location,
         resource: dict[str, Any],
-        root_resource: dict[str, Any],
+        root: dict[str, Any],
         depth: int,
-    ) -> Iterator[Issue | Occurrence]:
+    ) -> None:
+        issues = self.issues
         if depth > MAX_DEPTH:
-            yield Issue(
-                "error",
-                "structure",
-                location,
-                f"Content nested deeper than {MAX_DEPTH} levels was not checked",
-            )
-            return
-        props = self._properties(sd, element, type_code)
-        if props is None:
-            return  # the type is not loaded: nothing can be said about its content
-        is_root = element.parent_path is None and sd.kind == "resource" and type_code is None
-        seen: dict[str, list[_Child]] = {}
-        for key in data:
-            if is_root and key == "resourceType":
-                continue
-            name = key[1:] if key.startswith("_") else key
-            child = props.get(name)
-            if child is None or (key.startswith("_") and not self.is_primitive(child.type_code)):
-                yield Issue(
-                    "error", "structure", f"{location}.{key}", f"Unrecognized property '{key}'"
-                )
-                continue
-            group = seen.setdefault(child.element.name, [])
-            if child not in group:
-                group.append(child)
-        for variants in seen.values():
-            if len(variants) > 1:
-                names = ", ".join(sorted(v.json_name for v in variants))
-                yield Issue(
+            issues.append(
+                Issue(
                     "error",
                     "structure",
-                    f"{location}.{variants[0].element.name.removesuffix('[x]')}",
-                    f"Only one of the choices may be present, found {names}",
+                    location_text(location),
+                    f"Content nested deeper than {MAX_DEPTH} levels was not checked",
                 )
-            for child in variants:
-                yield from self._child(child, data, location, resource, root_resource, depth)
-        yield from self._missing(props, seen, location)
-
-    def _missing(
-        self, props: dict[str, _Child], seen: dict[str, list[_Child]], location: str
-    ) -> Iterator[Issue]:
-        reported: set[str] = set()
-        for child in props.values():
-            el = child.element
-            if el.cardinality.min > 0 and el.name not in seen and el.name not in reported:
-                reported.add(el.name)
-                yield Issue(
-                    "error",
-                    "required",
-                    location,
-                    f"Missing required element '{el.name}': minimum cardinality is "
-                    f"{el.cardinality.min}, found 0",
-                )
-
-    def _child(
-        self,
-        child: _Child,
-        data: dict[str, Any],
-        location: str,
-        resource: dict[str, Any],
-        root_resource: dict[str, Any],
-        depth: int,
-    ) -> Iterator[Issue | Occurrence]:
-        el = child.element
-        primitive = self.is_primitive(child.type_code)
-        base = f"{location}.{el.name.removesuffix('[x]')}"
-        if el.is_choice and child.type_code:
-            base = f"{base}.ofType({child.type_code})"
-
-        lists = yield from self._as_list(el, data, base, primitive, child.json_name)
-        if lists is None:
-            return
-        values, extensions = lists
-        count = max(len(values), len(extensions))
-        if el.cardinality.max is not None and count > el.cardinality.max:
-            yield Issue(
-                "error",
-                "structure",
-                base,
-                f"Too many occurrences of '{el.name}': maximum cardinality is "
-                f"{el.cardinality.max_text}, found {count}",
             )
+            return
+        children = node.children
+        if children is UNBUILT:
+            children = node.build_children()
+        if children is None:
+            return  # the type is not loaded: nothing can be said about its content
+        choices: dict[str, str] | None = None
+        for key, value in data.items():
+            child: ChildPlan | None = children.get(key)
+            if child is None:
+                if key != "resourceType" or not node.is_resource_root:
+                    issues.append(
+                        Issue(
+                            "error",
+                            "structure",
+                            f"{location_text(location)}.{key}",
+                            f"Unrecognized property '{key}'",
+                        )
+                    )
+                continue
+            if child.is_companion:
+                if child.json_name in data:
+                    continue  # checked with its value
+                extensions, value = value, _ABSENT
+            elif child.companion is not None:
+                extensions = data.get(child.companion, _ABSENT)
+            else:
+                extensions = _ABSENT
+            if child.is_choice:
+                choices = choices if choices is not None else {}
+                first = choices.setdefault(child.element_name, child.json_name)
+                if first != child.json_name:
+                    issues.append(
+                        Issue(
+                            "error",
+                            "structure",
+                            f"{location_text(location)}.{child.name}",
+                            "Only one of the choices may be present, found "
+                            + ", ".join(sorted((first, child.json_name))),
+                        )
+                    )
+            self._property(child, value, extensions, location, resource, root, depth)
+        for name, minimum, json_names in node.required:
+            for json_name in json_names:
+                if json_name in data:
+                    break
+            else:
+                issues.append(
+                    Issue(
+                        "error",
+                        "required",
+                        location_text(location),
+                        f"Missing required element '{name}': minimum cardinality is "
+                        f"{minimum}, found 0",
+                    )
+                )
+
+    def _property(
+        self,
+        child: ChildPlan,
+        raw: Any,
+        raw_extensions: Any,
+        location: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+        depth: int,
+    ) -> None:
+        json_name = child.json_name
+        base: Location = (location, child.segment)
+        values = self._as_list(child, json_name, raw, base)
+        if raw_extensions is _ABSENT:
+            extensions: Any = ()
+        else:
+            extensions = self._as_list(child, "_" + json_name, raw_extensions, base)
+            if values and extensions and len(values) != len(extensions):
+                self.issues.append(
+                    Issue(
+                        "error",
+                        "structure",
+                        location_text(base),
+                        f"'{json_name}' and '_{json_name}' must have the same number of "
+                        f"items ({len(values)} and {len(extensions)})",
+                    )
+                )
+                return
+        count = len(values) if len(values) >= len(extensions) else len(extensions)
+        if child.maximum is not None and count > child.maximum:
+            self.issues.append(
+                Issue(
+                    "error",
+                    "structure",
+                    location_text(base),
+                    f"Too many occurrences of '{child.element_name}': maximum cardinality "
+                    f"is {child.max_text}, found {count}",
+                )
+            )
+        node = child.node or child.resolve()
+        kind = node.kind
+        repeats = child.repeats
         for index in range(count):
             item = values[index] if index < len(values) else None
-            item_ext = extensions[index] if index < len(extensions) else None
-            where = f"{base}[{index}]" if el.repeats else base
-            yield from self._item(child, item, item_ext, where, resource, root_resource, depth)
-
-    def _as_list(
-        self,
-        el: ElementDefinition,
-        data: dict[str, Any],
-        base: str,
-        primitive: bool,
-        json_name: str,
-    ) -> Generator[Issue, None, tuple[list[Any], list[Any]] | None]:
-        """Normalise a property and its ``_`` companion to lists, reporting shape errors.
-
-        Returns ``(values, extensions)``, or ``None`` when the shape is too broken to go on.
-        """
-        names = (json_name, "_" + json_name) if primitive else (json_name,)
-        lists: list[list[Any]] = []
-        for name in names:
-            items: list[Any] = []
-            lists.append(items)
-            if name not in data:
-                continue
-            raw = data[name]
-            if raw is None:
-                yield Issue(
-                    "error", "structure", base, f"'{name}' is null: omit the property instead"
-                )
-            elif isinstance(raw, list):
-                if not el.repeats:
-                    yield Issue(
-                        "error",
-                        "structure",
-                        base,
-                        f"'{name}' must be a single value, not an array "
-                        f"(maximum cardinality {el.cardinality.max_text})",
+            where: Location = (base, _index(index)) if repeats else base
+            if kind is PRIMITIVE:
+                ext = extensions[index] if index < len(extensions) else None
+                self._primitive(node, json_name, item, ext, where, resource, root, depth)
+            elif kind is COMPLEX:
+                if type(item) is not dict:
+                    kind_text = "null" if item is None else json_kind(item)
+                    self.issues.append(
+                        Issue(
+                            "error",
+                            "structure",
+                            location_text(where),
+                            f"'{json_name}' must be a JSON object "
+                            f"({node.type_code or 'BackboneElement'}), found {kind_text}",
+                        )
                     )
-                if not raw:
-                    yield Issue("error", "structure", base, f"'{name}' is an empty array")
-                items.extend(raw)
+                    continue
+                if node.has_checks:
+                    self._checks(node, item, None, where, resource, root)
+                self._members(node, item, where, resource, root, depth + 1)
             else:
-                if el.repeats:
-                    yield Issue(
+                container = root if child.element_name == "contained" else None
+                self.resource(item, where, container, depth + 1)
+
+    def _as_list(self, child: ChildPlan, name: str, raw: Any, base: Location) -> Any:
+        """A property's value as a sequence, reporting shape errors."""
+        if raw is _ABSENT:
+            return ()
+        if type(raw) is list:
+            if not child.repeats:
+                self.issues.append(
+                    Issue(
                         "error",
                         "structure",
-                        base,
-                        f"'{name}' must be an array "
-                        f"(maximum cardinality {el.cardinality.max_text})",
+                        location_text(base),
+                        f"'{name}' must be a single value, not an array "
+                        f"(maximum cardinality {child.max_text})",
                     )
-                items.append(raw)
-        values, extensions = lists[0], (lists[1] if primitive else [])
-        if values and extensions and len(values) != len(extensions):
-            yield Issue(
-                "error",
-                "structure",
-                base,
-                f"'{json_name}' and '_{json_name}' must have the same number of items "
-                f"({len(values)} and {len(extensions)})",
+                )
+            if not raw:
+                self.issues.append(
+                    Issue("error", "structure", location_text(base), f"'{name}' is an empty array")
+                )
+            return raw
+        if raw is None:
+            self.issues.append(
+                Issue(
+                    "error",
+                    "structure",
+                    location_text(base),
+                    f"'{name}' is null: omit the property instead",
+                )
             )
-            return None
-        return values, extensions
-
-    def _item(
-        self,
-        child: _Child,
-        item: Any,
-        item_ext: Any,
-        where: str,
-        resource: dict[str, Any],
-        root_resource: dict[str, Any],
-        depth: int,
-    ) -> Iterator[Issue | Occurrence]:
-        sd, el, code = child.sd, child.element, child.type_code
-        if self._is_resource_type(code) and not _has_inline_children(sd, el):
-            nested_root = root_resource if el.name == "contained" else None
-            yield from self._resource(item, where, nested_root, depth + 1)
-            return
-        if self.is_primitive(code):
-            yield from self._primitive(child, item, item_ext, where, resource, root_resource, depth)
-            return
-        if not isinstance(item, dict):
-            kind = "null" if item is None else _json_kind(item)
-            yield Issue(
-                "error",
-                "structure",
-                where,
-                f"'{child.json_name}' must be a JSON object ({code or 'BackboneElement'}), "
-                f"found {kind}",
+            return ()
+        if child.repeats:
+            self.issues.append(
+                Issue(
+                    "error",
+                    "structure",
+                    location_text(base),
+                    f"'{name}' must be an array (maximum cardinality {child.max_text})",
+                )
             )
-            return
-        yield Occurrence(sd, el, code, item, None, where, resource, root_resource)
-        yield from self._members(sd, el, code, item, where, resource, root_resource, depth + 1)
+        return (raw,)
 
     def _primitive(
         self,
-        child: _Child,
+        node: NodePlan,
+        json_name: str,
         item: Any,
-        item_ext: Any,
-        where: str,
+        ext: Any,
+        where: Location,
         resource: dict[str, Any],
-        root_resource: dict[str, Any],
+        root: dict[str, Any],
         depth: int,
-    ) -> Iterator[Issue | Occurrence]:
-        if item is None and item_ext is None:
-            yield Issue("error", "structure", where, f"'{child.json_name}' is null")
-            return
-        if isinstance(item, dict | list):
-            yield Issue(
-                "error",
-                "structure",
-                where,
-                f"'{child.json_name}' must be a primitive {child.type_code} value, "
-                f"found {_json_kind(item)}",
+    ) -> None:
+        if item is None and ext is None:
+            self.issues.append(
+                Issue("error", "structure", location_text(where), f"'{json_name}' is null")
             )
             return
-        if item_ext is not None and not isinstance(item_ext, dict):
-            yield Issue(
-                "error",
-                "structure",
-                where,
-                f"'_{child.json_name}' must be a JSON object, found {_json_kind(item_ext)}",
-            )
-            item_ext = None
-        yield Occurrence(
-            child.sd, child.element, child.type_code, item, item_ext, where, resource, root_resource
-        )
-        if item_ext is not None:
-            type_sd = self._defs.get(child.type_code or "")
-            if type_sd is not None:
-                yield from self._members(
-                    type_sd,
-                    type_sd.root,
-                    child.type_code,
-                    item_ext,
-                    where,
-                    resource,
-                    root_resource,
-                    depth + 1,
+        if type(item) is dict or type(item) is list:
+            self.issues.append(
+                Issue(
+                    "error",
+                    "structure",
+                    location_text(where),
+                    f"'{json_name}' must be a primitive {node.type_code} value, "
+                    f"found {json_kind(item)}",
                 )
-
-    # -- the model, as JSON property names -----------------------------------------------
-
-    def _properties(
-        self, sd: StructureDefinition, element: ElementDefinition, type_code: str | None
-    ) -> dict[str, _Child] | None:
-        """JSON property name → child, for the content of one occurrence; None when unknown."""
-        cache_key = (sd.name, element.path, type_code)
-        if cache_key in self._props:
-            return self._props[cache_key]
-        props: dict[str, _Child] | None
-        if type_code is not None and not _has_inline_children(sd, element):
-            # The content is the type's: unknown (nothing to say) when it is not loaded.
-            type_sd = self._defs.get(type_code)
-            children = {} if type_sd is None else self._defs.children_of(type_sd, type_sd.root)
-            complete = type_sd is not None and self._defs.is_complete_lineage(type_code)
+            )
+            return
+        if ext is not None and type(ext) is not dict:
+            self.issues.append(
+                Issue(
+                    "error",
+                    "structure",
+                    location_text(where),
+                    f"'_{json_name}' must be a JSON object, found {json_kind(ext)}",
+                )
+            )
+            ext = None
+        if ext is None and item is not None:
+            # Everything but the context-dependent constraints depends on the value alone.
+            found = self._memo.get((node, type(item), item))
+            if found is None:
+                found = self._value_issues(node, item)
+                self._memo[(node, type(item), item)] = found
+            if found:
+                self._add(found, where)
+            if node.context_rules:
+                self._evaluate(node.context_rules, item, None, where, resource, root)
+            if node.not_evaluated:
+                self._not_evaluated(node, where)
         else:
-            children = self._defs.children_of(sd, element)
-            complete = self._defs.is_complete_lineage(sd.name)
-        if not complete:
-            props = None
-        else:
-            props = {}
-            primitive_value = self.is_primitive(type_code)
-            for name, (child_sd, child_el) in children.items():
-                if primitive_value and name == "value":
-                    continue  # a primitive's value is the JSON value itself
-                if child_el.is_choice:
-                    stem = name.removesuffix("[x]")
-                    for t in child_el.types:
-                        json_name = stem + t.code[:1].upper() + t.code[1:]
-                        props[json_name] = _Child(child_sd, child_el, t.code, json_name)
-                else:
-                    code = child_el.types[0].code if len(child_el.types) == 1 else None
-                    if code in ("BackboneElement", "Element") and child_sd.children(child_el):
-                        code = None
-                    props[name] = _Child(child_sd, child_el, code, name)
-        self._props[cache_key] = props
-        return props
+            self._checks(node, item, ext, where, resource, root)
+            if ext is not None:
+                self._members(node, ext, where, resource, root, depth + 1)
 
-    def _is_resource_type(self, code: str | None) -> bool:
-        if code is None:
-            return False
-        if code in _RESOURCE_TYPE_CODES:
-            return True
-        sd = self._defs.get(code)
-        return sd is not None and sd.kind == "resource"
+    # -- the checks of one occurrence -----------------------------------------------------
+
+    def _checks(
+        self,
+        node: NodePlan,
+        value: Any,
+        ext: dict[str, Any] | None,
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
+        if node.primitive is not None and value is not None:
+            found = tuple(check_primitive(node.primitive, value, ""))
+            if found:
+                self._add(found, where)
+        binding = node.binding
+        if binding is not None:
+            found = tuple(check_binding(binding[0], binding[1], node.type_code, value, ""))
+            if found:
+                self._add(found, where)
+        for type_ref in node.references:
+            found = tuple(check_reference(type_ref, value, resource, ""))
+            if found:
+                self._add(found, where)
+        if node.focus_rules:
+            self._evaluate(node.focus_rules, value, ext, where, resource, root)
+        if node.context_rules:
+            self._evaluate(node.context_rules, value, ext, where, resource, root)
+        if node.not_evaluated:
+            self._not_evaluated(node, where)
+
+    def _value_issues(self, node: NodePlan, value: Any) -> tuple[Issue, ...]:
+        """The issues of a primitive value that depend on the value alone (its format, its
+        code, the constraints on the focus only), located relative to the occurrence."""
+        found: list[Issue] = []
+        if node.primitive is not None:
+            found.extend(check_primitive(node.primitive, value, ""))
+        if node.binding is not None:
+            name, codes = node.binding
+            found.extend(check_binding(name, codes, node.type_code, value, ""))
+        for rule in node.focus_rules:
+            issue = _issue(rule, self._verdict(rule.compiled, value, None, {}, {}), "")
+            if issue is not None:
+                found.append(issue)
+        return tuple(found)
+
+    def _add(self, found: tuple[Issue, ...], where: Location) -> None:
+        """Issues reported with a location relative to the occurrence, made absolute."""
+        text = location_text(where)
+        self.issues.extend(replace(issue, location=text + issue.location) for issue in found)
+
+    def _evaluate(
+        self,
+        rules: tuple[Rule, ...],
+        value: Any,
+        ext: dict[str, Any] | None,
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
+        session = self._session
+        for rule in rules:
+            try:
+                result = rule.compiled(  # type: ignore[misc]
+                    value,
+                    resource=resource,
+                    root_resource=root,
+                    focus_extension=ext,
+                    session=session,
+                )
+            except FhirPathEvaluationError as error:
+                self.issues.append(_issue(rule, str(error), location_text(where)))  # type: ignore[arg-type]
+                continue
+            if len(result) == 1 and result[0] is True:
+                continue
+            if not passes(result):
+                self.issues.append(_issue(rule, False, location_text(where)))  # type: ignore[arg-type]
+
+    def _not_evaluated(self, node: NodePlan, where: Location) -> None:
+        for rule in node.not_evaluated:
+            key = rule.constraint.key
+            if key not in self.not_evaluated:
+                root_type = location_text(where).split(".", 1)[0]
+                self.not_evaluated[key] = (root_type, rule.not_evaluated or "")
+
+    def _verdict(
+        self,
+        compiled: Any,
+        value: Any,
+        ext: dict[str, Any] | None,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> bool | str:
+        """True or False, or the text of the evaluation error."""
+        try:
+            result = compiled(
+                value,
+                resource=resource,
+                root_resource=root,
+                focus_extension=ext,
+                session=self._session,
+            )
+        except FhirPathEvaluationError as error:
+            return str(error)
+        return passes(result)
 
 
-def _has_inline_children(sd: StructureDefinition, element: ElementDefinition) -> bool:
-    return bool(sd.children(element)) or element.content_reference is not None
+def _issue(rule: Rule, verdict: bool | str, location: str) -> Issue | None:
+    """The issue a constraint's verdict calls for: none when it passed, a failure, or an
+    evaluation error (with the error's text)."""
+    constraint = rule.constraint
+    if verdict is True:
+        return None
+    if verdict is False:
+        return Issue(constraint.severity, "invariant", location, constraint.message, constraint.key)
+    return Issue(
+        constraint.severity,
+        "exception",
+        location,
+        f"Constraint {constraint.key} could not be evaluated: {verdict}",
+        constraint.key,
+    )
 
 
-def _json_kind(value: Any) -> str:
+class _Absent:
+    """Marks a property that is not in the JSON object (``None`` is JSON null)."""
+
+    __slots__ = ()
+
+
+_ABSENT: Any = _Absent()
+
+
+def json_kind(value: Any) -> str:
+    """How a JSON value is described in messages: ``a string``, ``an object``…"""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return "a number"
     if isinstance(value, str):
         return "a string"
