@@ -1,36 +1,43 @@
-"""Benchmark: resources per second for (a) the engine, every check; (b) the
-ImagingSelection invariants with ``fhirpathpy.evaluate`` per call (which re-parses every
-expression every time); (c) the same invariants compiled once by the engine.
+"""Benchmark: resources per second, one process, for every FHIRPath evaluator of the engine
+and for fhir.resources' model validation, on two corpora.
 
-    python tools/bench_validate.py [--count 10000] [--definitions definitions]
+    python tools/bench_validate.py [--count 10000] [--corpus imagingselection|mixed|both]
 
-The corpus is generated from the official current-model ImagingSelection examples
-(``tests/fixtures/imagingselection``, converted from XML), varying ids, UIDs, the number
-of instances, adding 2D regions with even or odd coordinate counts and dropping some
-studyUids, so that some resources pass and some fail (isl-2, isl-7).
-Both measurements run in this one process on the same corpus; the verdicts of (b) are
-compared with the engine's invariant verdicts so a speed-up can never hide a change.
+- **imagingselection**: ``--count`` ImagingSelection resources generated from the official
+  current-model examples (``tests/fixtures/imagingselection``, converted from XML), varying
+  ids, UIDs, the number of instances, adding 2D regions with even or odd coordinate counts
+  and dropping some studyUids, so that some resources pass and some fail (isl-2, isl-7);
+- **mixed**: every official R5 example file of at most 30 KB, at most 60 of any one
+  resource type (``tools/fhir_packages.mixed_corpus()``: 1,173 resources of 154 types).
+
+For each corpus it times (a) the engine with each evaluator (``compiled``, the default,
+and ``fhirpathpy``, the reference), every check included, and (c) ``fhir.resources``
+(pydantic) model validation when it is installed (``pip install -e '.[bench]'``; it checks
+structure and primitive formats only, no invariants). Times are CPU seconds of this
+process (``time.process_time``), so other work on the machine does not count. The
+evaluators' reports are compared resource by resource: any difference is printed and
+makes the exit status 1, so a speed-up can never hide a change of verdict.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import fhirpathpy  # noqa: E402
-
 import engine  # noqa: E402
-from engine.fhirpath.reference.evaluator import compile_expression  # noqa: E402
-from engine.fhirpath.typeinfo import fhirpathpy_model  # noqa: E402
+from engine.fhirpath.evaluators import DEFAULT_EVALUATOR, EVALUATORS  # noqa: E402
 from engine.io.fhir_xml import xml_to_json  # noqa: E402
+from tools.fhir_packages import mixed_corpus  # noqa: E402
 
 EXAMPLES = ROOT / "tests" / "fixtures" / "imagingselection"
 CURRENT_MODEL = (
@@ -41,7 +48,9 @@ CURRENT_MODEL = (
 )
 
 
-def corpus(definitions: engine.Definitions, count: int, seed: int = 7) -> list[dict[str, Any]]:
+def imagingselection_corpus(
+    definitions: engine.Definitions, count: int, seed: int = 7
+) -> list[dict[str, Any]]:
     """``count`` ImagingSelection resources derived from the official examples."""
     rng = random.Random(seed)
     bases = [xml_to_json((EXAMPLES / name).read_text(), definitions) for name in CURRENT_MODEL]
@@ -59,11 +68,11 @@ def corpus(definitions: engine.Definitions, count: int, seed: int = 7) -> list[d
                 instances.append(extra)
         for inst in instances:
             if rng.random() < 0.3:
-                count = rng.choice((2, 4, 5, 8))
+                coordinates = rng.choice((2, 4, 5, 8))
                 inst["imageRegion2D"] = [
                     {
                         "regionType": rng.choice(("point", "polyline", "circle")),
-                        "coordinate": [round(rng.random() * 512, 2) for _ in range(count)],
+                        "coordinate": [round(rng.random() * 512, 2) for _ in range(coordinates)],
                     }
                 ]
         if rng.random() < 0.1:
@@ -72,94 +81,102 @@ def corpus(definitions: engine.Definitions, count: int, seed: int = 7) -> list[d
     return resources
 
 
-def _evaluate_per_call(
-    definitions: engine.Definitions, resources: list[dict[str, Any]]
-) -> list[frozenset[str]]:
-    """(b): each ImagingSelection invariant through ``fhirpathpy.evaluate`` per call."""
-    constraints = definitions["ImagingSelection"].root.constraints
-    out = []
-    for res in resources:
-        variables = {"resource": res, "rootResource": res}
-        failed = {
-            c.key
-            for c in constraints
-            if fhirpathpy.evaluate(res, c.expression, variables) != [True]
-        }
-        out.append(frozenset(failed))
-    return out
+def r5_mixed_corpus() -> list[dict[str, Any]]:
+    """The mixed corpus, parsed as the command line parses JSON."""
+    from engine.io.inputs import RawResource, parse
 
-
-def _compiled_once(
-    definitions: engine.Definitions, resources: list[dict[str, Any]]
-) -> list[frozenset[str]]:
-    """(c): the same invariants, compiled once by the engine's FHIRPath layer."""
-    model = fhirpathpy_model(definitions)
-    compiled = [
-        (c.key, compile_expression(c.expression, model))
-        for c in definitions["ImagingSelection"].root.constraints
+    definitions = engine.bundled_definitions()
+    return [
+        parse(RawResource(name, name, data, "json"), definitions) for name, data in mixed_corpus()
     ]
-    out = []
-    for res in resources:
-        failed = {
-            key
-            for key, expression in compiled
-            if expression(res, focus_path="ImagingSelection", resource=res, root_resource=res)
-            != [True]
-        }
-        out.append(frozenset(failed))
-    return out
+
+
+def _rate(run: Callable[[], Any], count: int) -> tuple[float, Any]:
+    run()  # warm up: plans built, expressions compiled, caches filled
+    start = time.process_time()
+    result = run()
+    return count / (time.process_time() - start), result
+
+
+def _fhir_resources() -> Callable[[list[dict[str, Any]]], tuple[int, int]] | None:
+    try:
+        from fhir.resources import get_fhir_model_class
+    except ImportError:
+        return None
+
+    def validate_all(resources: list[dict[str, Any]]) -> tuple[int, int]:
+        accepted = rejected = 0
+        for resource in resources:
+            try:
+                get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+                accepted += 1
+            except Exception:  # noqa: BLE001 - a rejection is its verdict
+                rejected += 1
+        return accepted, rejected
+
+    return validate_all
+
+
+def bench(name: str, resources: list[dict[str, Any]], plain: list[dict[str, Any]]) -> int:
+    """Print the figures for one corpus (``plain``: the same resources as ``json.loads``
+    gives them, for fhir.resources); return the number of resources whose reports differ
+    between evaluators."""
+    print(f"\n{name}: {len(resources):,} resources")
+    reports: dict[str, list[Any]] = {}
+    rates: dict[str, float] = {}
+    for evaluator in (DEFAULT_EVALUATOR, *(e for e in EVALUATORS if e != DEFAULT_EVALUATOR)):
+        validator = engine.Validator(evaluator=evaluator)
+        rate, result = _rate(lambda v=validator: [v.validate(r) for r in resources], len(resources))
+        rates[evaluator], reports[evaluator] = rate, result
+        invalid = sum(not r.valid for r in result)
+        print(f"  engine, evaluator={evaluator:<10} {rate:>8,.0f} resources/s  ({invalid} invalid)")
+    if len(rates) > 1:
+        slowest = min(rates.values())
+        print(
+            "  speed-up over fhirpathpy: "
+            + ", ".join(f"{e} {r / rates['fhirpathpy']:.1f}x" for e, r in rates.items())
+            if "fhirpathpy" in rates
+            else f"  slowest {slowest:,.0f}/s"
+        )
+    pydantic = _fhir_resources()
+    if pydantic is None:
+        print("  fhir.resources: not installed (pip install -e '.[bench]')")
+    else:
+        rate, (accepted, rejected) = _rate(lambda: pydantic(plain), len(plain))
+        print(
+            f"  fhir.resources (structure and formats only) {rate:>8,.0f} resources/s  "
+            f"({accepted} accepted, {rejected} rejected)"
+        )
+    baseline = reports.get("fhirpathpy")
+    differing = 0
+    for evaluator, result in reports.items():
+        if baseline is None or evaluator == "fhirpathpy":
+            continue
+        for index, (ours, reference) in enumerate(zip(result, baseline, strict=True)):
+            if ours.issues != reference.issues:
+                differing += 1
+                if differing <= 5:
+                    print(f"  DIFFERENT resource {index}: {evaluator} {ours.issues}")
+                    print(f"  {'':>22} fhirpathpy {reference.issues}")
+        print(f"  resources whose reports differ ({evaluator} vs fhirpathpy): {differing}")
+    return differing
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--definitions", default=str(ROOT / "definitions"))
+    parser.add_argument("--corpus", choices=("imagingselection", "mixed", "both"), default="both")
     args = parser.parse_args(argv)
-
-    definitions = engine.load_definitions(args.definitions)
-    resources = corpus(definitions, args.count)
-    validator = engine.Validator(definitions)
-    validator.validate(resources[0])  # compile the type's rules before timing
-
-    start = time.perf_counter()
-    reports = [validator.validate(r) for r in resources]
-    engine_seconds = time.perf_counter() - start
-
-    start = time.perf_counter()
-    verdicts = _evaluate_per_call(definitions, resources)
-    evaluate_seconds = time.perf_counter() - start
-
-    start = time.perf_counter()
-    compiled_verdicts = _compiled_once(definitions, resources)
-    compiled_seconds = time.perf_counter() - start
-
-    own_keys = {c.key for c in definitions["ImagingSelection"].root.constraints}
-    mismatches = sum(
-        1
-        for report, expected, compiled in zip(reports, verdicts, compiled_verdicts, strict=True)
-        if not (
-            frozenset(i.key for i in report.issues if i.key in own_keys and i.code == "invariant")
-            == expected
-            == compiled
+    differing = 0
+    if args.corpus in ("imagingselection", "both"):
+        definitions = engine.bundled_definitions()
+        differing += bench(
+            "ImagingSelection corpus", imagingselection_corpus(definitions, args.count)
         )
-    )
-    invalid = sum(1 for r in reports if not r.valid)
-    print(f"corpus: {len(resources)} ImagingSelection resources ({invalid} with errors)")
-    print(
-        f"(a) engine, every check (structure, formats, bindings, references, all invariants "
-        f"incl. inherited): {len(resources) / engine_seconds:,.0f} resources/s "
-        f"({engine_seconds:.2f} s)"
-    )
-    print(
-        f"(b) the {len(own_keys)} ImagingSelection invariants only, fhirpathpy.evaluate per "
-        f"call: {len(resources) / evaluate_seconds:,.0f} resources/s ({evaluate_seconds:.2f} s)"
-    )
-    print(
-        f"(c) the same {len(own_keys)} invariants, compiled once by the engine: "
-        f"{len(resources) / compiled_seconds:,.0f} resources/s ({compiled_seconds:.2f} s)"
-    )
-    print(f"resources whose invariant verdicts differ between (a), (b) and (c): {mismatches}")
-    return 1 if mismatches else 0
+    if args.corpus in ("mixed", "both"):
+        plain = [json.loads(data) for _, data in mixed_corpus()]
+        differing += bench("mixed R5 corpus", r5_mixed_corpus(), plain)
+    return 1 if differing else 0
 
 
 if __name__ == "__main__":
