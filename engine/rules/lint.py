@@ -60,6 +60,7 @@ __all__ = [
     "CHECKS",
     "Finding",
     "LintResult",
+    "lint_constraint",
     "lint_definitions",
     "lint_folder",
     "print_expression",
@@ -297,6 +298,32 @@ def lint_definitions(
     return LintResult(tuple(_ordered(marked)), len(definitions), constraint_count)
 
 
+def lint_constraint(definitions: Definitions, constraint: Constraint) -> list[Finding]:
+    """The findings on one constraint's expression (every check but those of
+    ``Conditions``), for a constraint that need not be part of ``definitions`` yet.
+
+        >>> from engine.model import Constraint, Source
+        >>> expression = "instance.all(frameNumber.count() mod 2 = 0)"
+        >>> draft = Constraint("x-1", "error", "even", expression, "ImagingSelection",
+        ...                    Source("draft", 1))
+        >>> lint_constraint(defs, draft)
+        []
+    """
+    sd = definitions.get(constraint.context.split(".", 1)[0])
+    if sd is None:
+        return [
+            Finding(
+                constraint.source.file,
+                constraint.source.line,
+                constraint.key,
+                "unknown-element",
+                "error",
+                f"unknown context '{constraint.context}'",
+            )
+        ]
+    return _ordered(_lint_constraint(definitions, sd, constraint))
+
+
 def _markdown_files(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     """The ``*.md`` files a definitions load would read (``README.md`` and anything under
     a ``rules`` folder excepted), in a stable order."""
@@ -407,7 +434,8 @@ def _lint_conditions(
                 )
     for element in sd.elements:
         for constraint in element.constraints:
-            if constraint.key in listed:
+            if constraint.key in listed or constraint.source.file != sd.source.file:
+                # A local rule's constraint lives in another file: nothing can list it.
                 continue
             read = _elements_read(definitions, sd, constraint)
             if read:
