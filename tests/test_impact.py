@@ -32,11 +32,7 @@ def _compiled_once(
     tmp_path_factory: pytest.TempPathFactory, definitions: engine.Definitions
 ) -> Path:
     folder = tmp_path_factory.mktemp("impact") / "definitions"
-    regenerate(
-        _copy_for_imaging_selection(
-            engine.load_definitions(Path(__file__).parent.parent / "definitions"), folder
-        )
-    )
+    regenerate(_copy_for_imaging_selection(definitions, folder))
     return folder
 
 
