@@ -7,15 +7,18 @@ compiled rule files in ``DIR/rules/``) and after it (the edited markdown), and r
 for each constraint the change adds, removes or alters, the resources that now fail it
 and those that now pass it, with up to three examples and the locations concerned.
 
-    >>> checked = regenerate(Path("definitions"), check=True)
-    >>> report = impact(Path("definitions"), ["data/"], checked)
-    >>> print(report.text())          # doctest: +SKIP
-    Impact on 14 resources (before: the compiled rules; after: the markdown):
+    >>> checked = regenerate(Path("definitions"), check=True)   # nothing changed here
+    >>> print(impact(Path("definitions"), ["examples/imagingselection"], checked).text())
+    Impact on 18 resources (before: the compiled rules; after: the markdown):
+    No constraint changed.
+    Validity: 0 resources newly invalid, 0 newly valid, 18 unchanged.
+
+After an edit, each changed constraint gets its lines::
+
     ImagingSelection isl-7 (changed: expression)
       1 resource newly failing:
-        data/two-regions.json ImagingSelection/example at ImagingSelection
+        selections/two-regions.json ImagingSelection/two-regions at ImagingSelection
       0 resources newly passing
-    Validity: 1 resource newly invalid, 0 newly valid, 13 unchanged.
 
 Validation needs the io and validation layers, so this lives with the command line
 rather than in :mod:`engine.rules`, whose :func:`~engine.rules.regenerate.regenerate`

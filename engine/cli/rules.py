@@ -50,7 +50,7 @@ suggested rewrite where there is one. Checks (name them in a local-rules file's
 lint: entries to silence a finding for one constraint, with a reason):
 
 """
-    + "\n".join(f"  {name:<20}{text}" for name, text in CHECKS.items())
+    + "\n".join(f"  {name:<21}{text}" for name, text in CHECKS.items())
     + """
 
 Exit status: 0 no error (with --strict: no warning either), 1 otherwise, 2 when the

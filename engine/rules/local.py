@@ -91,7 +91,7 @@ def lint_silences(
     :class:`~engine.model.DefinitionError` naming the file and line.
 
         >>> lint_silences("my-rules.yaml", defs)[("isl-7", "aggregation")]
-        ('pooling the coordinates of all regions is what we check', 15)
+        ('pooling the coordinates of all regions is what we check', 11)
     """
     file = os.fspath(path)
     try:
