@@ -146,6 +146,8 @@ CASES = [
     ("string-function", "ImagingSelection", "code.startsWith('x')", "code.text.startsWith('x')"),
     ("choice-member", "Observation", "value.foo.exists()", "value.unit.exists()"),
     ("primitive-value", "ImagingSelection", "status.value = 'inactive'", "status = 'inactive'"),
+    # Quantity is one of the types of Observation.value, and Quantity.value is an element.
+    ("primitive-value", "Observation", "value.ofType(string).value = 'x'", "value.value > 5"),
     ("unknown-function", "ImagingSelection", "seriesUid.exist()", "seriesUid.exists()"),
     ("argument-count", "ImagingSelection", "iif(seriesUid.exists())", "iif(true, false)"),
     (
@@ -155,6 +157,8 @@ CASES = [
         "instance.exists(uid.exists())",
     ),
     ("singleton", "ImagingSelection", "instance.uid = 'x'", "instance.where(uid = 'x').exists()"),
+    # Collection against collection is collection equality, on purpose.
+    ("singleton", "Patient", "name.given = 'Jim'", "name.first().given = ('Jim' | 'Peter')"),
     (
         "singleton",
         "ImagingSelection",

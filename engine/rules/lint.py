@@ -752,7 +752,11 @@ _FUNCTIONS: Mapping[str, tuple[int, int | None]] = {
 }
 #: Functions whose arguments are evaluated once per item of their input.
 _ITEM_FUNCTIONS = frozenset(
-    {"where", "select", "all", "exists", "repeat", "repeatAll", "aggregate", "sort"}
+    {"where", "select", "all", "exists", "repeat", "repeatAll", "aggregate", "sort", "iif"}
+)
+#: The terminology service API (``%terminologies.expand(…)``), with its own arities.
+_TERMINOLOGY_FUNCTIONS = frozenset(
+    {"expand", "lookup", "validateVS", "validateCS", "subsumes", "translate"}
 )
 #: Functions that need their input to be one string.
 _STRING_FUNCTIONS = frozenset(
@@ -985,9 +989,13 @@ class _Analysis:
             elif name == "value" and self._all_primitive(focus.types):
                 self.findings.append(self._primitive_value(node, focus))
             return _UNKNOWN
-        if name == "value" and any(self._is_primitive(ty) for ty in focus.types):
-            self.findings.append(self._primitive_value(node, focus))
-            return _UNKNOWN
+        if name == "value":
+            # A primitive's ``value`` is no FHIRPath child; ``Quantity.value`` is.
+            complex_found = [f for f in found if f[0].kind != "primitive-type"]
+            if not complex_found:
+                self.findings.append(self._primitive_value(node, focus))
+                return _UNKNOWN
+            found = complex_found
         types: list[_Ty] = []
         low: int | None = None
         high: int | None = 0
@@ -1133,6 +1141,8 @@ class _Analysis:
         name = _name(invocation)
         arguments = _arguments(invocation)
         arity = _FUNCTIONS.get(name)
+        if name in _TERMINOLOGY_FUNCTIONS and _on_terminologies(node):
+            arity = (1, None)
         if arity is None:
             self.findings.append(
                 ("unknown-function", "error", f"{name}() is not a FHIRPath or FHIR function", None)
@@ -1270,8 +1280,10 @@ class _Analysis:
         right: _Coll,
     ) -> None:
         a, b = _family(left), _family(right)
-        for side_node, side in ((left_node, left), (right_node, right)):
-            self._check_singleton(side_node, side, f"'{op}'")
+        for side_node, side, other in ((left_node, left, right), (right_node, right, left)):
+            if other.high is not None and other.high <= 1:
+                # Collection against collection is collection equality, on purpose.
+                self._check_singleton(side_node, side, f"'{op}'")
         if a is None or b is None:
             return
         if op in _EQUALITY:
@@ -1374,6 +1386,15 @@ class _Analysis:
                 if literal in ("true", "false"):
                     return _print_replacing(self.tree, child, literal)
         return None
+
+
+def _on_terminologies(node: lark.Tree) -> bool:
+    target = node.children[0] if node.data == "invoke" else None
+    return (
+        isinstance(target, lark.Tree)
+        and target.data == "external_constant"
+        and str(target.children[0]) == "%terminologies"
+    )
 
 
 def _plus(a: int | None, b: int | None) -> int | None:
