@@ -1574,12 +1574,12 @@ def _aggregation(analysis: _Analysis) -> list[tuple[str, LintSeverity, str, str 
             triggers.append((node, shared, f"'{op}' relates parts of different occurrences"))
     results: dict[int, tuple[lark.Tree, _Step, list[str]]] = {}
     for node, step, why in triggers:
-        top = _grow(analysis, node, step, reads)
+        top = _grow(analysis, node, step)
         entry = results.setdefault(id(top), (top, step, []))
         entry[2].append(why)
     findings: list[tuple[str, LintSeverity, str, str | None]] = []
     for top, step, reasons in results.values():
-        suggestion = _rewrite(analysis, top, step, reads)
+        suggestion = _rewrite(analysis, top, step)
         repeated = step.key
         what = "the expression" if top is analysis.tree else f"'{_shortened(analysis.text(top))}'"
         message = (
@@ -1692,9 +1692,7 @@ def _shared_inside(left: list[_Read], right: list[_Read]) -> _Step | None:
 _CONNECTIVES = frozenset({"and", "or", "xor", "implies"})
 
 
-def _grow(
-    analysis: _Analysis, node: lark.Tree, step: _Step, reads: Mapping[int, _Read]
-) -> lark.Tree:
+def _grow(analysis: _Analysis, node: lark.Tree, step: _Step) -> lark.Tree:
     """The largest boolean expression around ``node`` in which every path read from
     the same focus goes through ``step``: the part to check per occurrence."""
     current = node
@@ -1754,9 +1752,7 @@ def _root_of(analysis: _Analysis, step: _Step) -> str | None:
     return None if coll is None else coll.root
 
 
-def _rewrite(
-    analysis: _Analysis, top: lark.Tree, step: _Step, reads: Mapping[int, _Read]
-) -> str | None:
+def _rewrite(analysis: _Analysis, top: lark.Tree, step: _Step) -> str | None:
     """The expression with ``top`` checked per occurrence of ``step``: ``X.all(top')``,
     ``top'`` reading from each occurrence; ``None`` when ``top`` reads other things from
     the same focus (its meaning would change inside ``all()``)."""
