@@ -151,7 +151,7 @@ def _constraint(**fields: str) -> str:
         pytest.param(
             "suppres:\n  - key: isl-7\n",
             1,
-            "unknown field 'suppres' (expected constraints, suppress)",
+            "unknown field 'suppres' (expected constraints, suppress, lint)",
             id="unknown-top-level-field",
         ),
         pytest.param(

@@ -11,11 +11,16 @@ A local rules file is YAML with two optional lists::
     suppress:                    # constraints not to evaluate, each with why
       - key: isl-7
         reason: our PACS exports odd coordinate counts (ticket IMG-42)
+    lint:                        # ``rules lint`` findings to silence, each with why
+      - key: isl-7
+        check: aggregation       # one of engine.rules.lint.CHECKS
+        reason: pooling the coordinates of all regions is what we check
 
 :func:`apply_local_rules` checks the file against the loaded definitions (unknown
 fields, a context path the definitions lack, an expression that is not FHIRPath or names
 elements that do not exist, a key that clashes, a suppressed key that does not exist, a
-suppression without a reason) and reports the first problem as a
+suppression without a reason, a ``lint`` entry naming an unknown check or without a
+reason) and reports the first problem as a
 :class:`~engine.model.DefinitionError` naming the file and line. It returns new
 definitions: the local constraints sit on their context elements like any other
 (their source is the local file and line), and ``suppressed`` maps each switched-off
@@ -24,6 +29,10 @@ key to its reason, which validation skips and reports list.
     >>> defs = apply_local_rules(engine.load_definitions("definitions"), "my-rules.yaml")
     >>> defs.suppressed["isl-7"]
     'our PACS exports odd coordinate counts (ticket IMG-42)'
+
+The ``lint`` entries change no verdict: :func:`lint_silences` reads them for
+``fhir-invariants rules lint`` (:mod:`engine.rules.lint`), which reports a silenced
+finding as silenced, and an entry that silences nothing as a finding of its own.
 """
 
 from __future__ import annotations
@@ -52,6 +61,9 @@ from engine.model import (
 _SEVERITIES: tuple[str, ...] = get_args(Severity)
 _CONSTRAINT_FIELDS = ("key", "severity", "human", "expression", "context")
 _SUPPRESS_FIELDS = ("key", "reason")
+_LINT_FIELDS = ("key", "check", "reason")
+#: Lint checks whose key need not be a constraint (a ``Conditions`` key naming none).
+_ANY_KEY_CHECKS = frozenset({"unknown-condition"})
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -69,6 +81,30 @@ def apply_local_rules(definitions: Definitions, path: str | os.PathLike[str]) ->
     return _LocalRules(definitions, text, file).apply()
 
 
+def lint_silences(
+    path: str | os.PathLike[str], definitions: Definitions
+) -> dict[tuple[str, str], tuple[str, int]]:
+    """The ``lint`` entries of a local rules file: ``(key, check)`` → (reason, line).
+
+    Each entry is checked (fields, a known check, a written reason, a key that the
+    definitions or the file define, no duplicate) and the first problem raises
+    :class:`~engine.model.DefinitionError` naming the file and line.
+
+        >>> lint_silences("my-rules.yaml", defs)[("isl-7", "aggregation")]
+        ('pooling the coordinates of all regions is what we check', 11)
+    """
+    file = os.fspath(path)
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DefinitionError(f"cannot read local rules: {error}", Source(file, 1)) from None
+    rules = _LocalRules(definitions, text, file)
+    data = load_yaml(text, file)
+    if not isinstance(data, dict):
+        return {}
+    return rules.silences(data, rules.added_keys(data))
+
+
 class _LocalRules:
     """One local rules file being checked against the definitions, then applied."""
 
@@ -84,7 +120,7 @@ class _LocalRules:
             data = {}
         if not isinstance(data, dict):
             self._fail("a local rules file is a mapping with 'constraints' and/or 'suppress'", ())
-        self._known_fields(data, (), ("constraints", "suppress"))
+        self._known_fields(data, (), ("constraints", "suppress", "lint"))
         owners = self._definitions.constraint_owners()
         added: dict[str, Constraint] = {}
         for i, item in enumerate(self._list(data, "constraints")):
@@ -108,7 +144,47 @@ class _LocalRules:
             if key in suppressed:
                 self._fail(f"'{key}' is suppressed twice", ("suppress", i, "key"))
             suppressed[key] = reason
+        self.silences(data, set(added))
         return self._result(added, suppressed, owners)
+
+    def added_keys(self, data: Mapping[str, Any]) -> set[str]:
+        """The keys of the file's own constraints (as written; checked by ``apply``)."""
+        return {
+            item["key"]
+            for item in self._list(data, "constraints")
+            if isinstance(item, dict) and isinstance(item.get("key"), str)
+        }
+
+    def silences(
+        self, data: Mapping[str, Any], added: set[str]
+    ) -> dict[tuple[str, str], tuple[str, int]]:
+        # Imported here: the lint module is only needed when a file has lint entries.
+        from engine.rules.lint import CHECKS
+
+        owners = self._definitions.constraint_owners()
+        silences: dict[tuple[str, str], tuple[str, int]] = {}
+        for i, item in enumerate(self._list(data, "lint")):
+            at = ("lint", i)
+            fields = self._mapping(item, at)
+            self._known_fields(fields, at, _LINT_FIELDS)
+            for name in ("key", "check"):
+                if name not in fields:
+                    self._fail(f"a lint entry needs '{name}'", at)
+            key = self._string(fields, "key", at)
+            check = self._string(fields, "check", at)
+            if check not in CHECKS:
+                self._fail(
+                    f"unknown lint check {check!r} (expected one of {', '.join(CHECKS)})",
+                    (*at, "check"),
+                )
+            if check not in _ANY_KEY_CHECKS and key not in owners and key not in added:
+                self._fail(f"cannot silence lint for '{key}': no such constraint", (*at, "key"))
+            if not isinstance(fields.get("reason"), str) or not fields["reason"].strip():
+                self._fail(f"silencing {check} for '{key}' needs a written 'reason'", at)
+            if (key, check) in silences:
+                self._fail(f"{check} for '{key}' is silenced twice", (*at, "key"))
+            silences[key, check] = (fields["reason"].strip(), self._line(at))
+        return silences
 
     def _result(
         self,
