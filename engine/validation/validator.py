@@ -4,8 +4,8 @@
     >>> validator = engine.Validator(engine.load_definitions("definitions"))
     >>> report = validator.validate({"resourceType": "ImagingSelection", "status": "available",
     ...                              "code": {"text": "x"}})
-    >>> [i.key for i in report.issues if i.code == "invariant"]
-    ['isl-1']
+    >>> [i.key for i in report.issues if i.code == "invariant"]   # no series, no narrative
+    ['isl-1', 'dom-6']
 
 Every constraint comes from the definitions and is evaluated with fhirpathpy, compiled
 once per validator. The walker (:mod:`engine.validation.walker`) places each element occurrence
