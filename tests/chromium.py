@@ -126,15 +126,20 @@ def _start(user_data_dir: str) -> _Pipe:
 
 
 def open_page(
-    path: Path, screenshot: Path | None = None, width: int = 1280, height: int = 1600
+    path: Path,
+    screenshot: Path | None = None,
+    width: int = 1280,
+    height: int = 1600,
+    fragment: str = "",
 ) -> Page:
-    """Load ``path`` in a fresh headless Chromium (its own profile folder) and read it."""
+    """Load ``path`` in a fresh headless Chromium (its own profile folder) and read it;
+    ``fragment`` (an element id) scrolls the page there, as a link would."""
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     pipe = _start(profile)
     try:
-        return _read(pipe, path.resolve(), screenshot, width, height)
+        return _read(pipe, path.resolve(), screenshot, width, height, fragment)
     finally:
         try:
             pipe.send("Browser.close")
@@ -147,7 +152,9 @@ def open_page(
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _read(pipe: _Pipe, path: Path, screenshot: Path | None, width: int, height: int) -> Page:
+def _read(
+    pipe: _Pipe, path: Path, screenshot: Path | None, width: int, height: int, fragment: str
+) -> Page:
     target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
@@ -155,7 +162,7 @@ def _read(pipe: _Pipe, path: Path, screenshot: Path | None, width: int, height: 
     metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
     pipe.call("Emulation.setDeviceMetricsOverride", metrics, session=session)
     url = path.as_uri()
-    pipe.call("Page.navigate", {"url": url}, session=session)
+    pipe.call("Page.navigate", {"url": url + (f"#{fragment}" if fragment else "")}, session=session)
     pipe.wait_for("Page.loadEventFired")
     page = Page()
     page.text = _evaluate(pipe, session, "document.body ? document.body.innerText : ''")

@@ -135,22 +135,41 @@ def selection_results() -> list[Result]:
     return [checker(item) for item in read([str(SELECTIONS)])]
 
 
-def test_listing_is_capped_while_totals_count_everything(selection_results: list[Result]) -> None:
-    repeats = 300  # 5,400 results with 24,300 issues
+def _page(results: list[Result], max_listed: int) -> tuple[HtmlOutput, str]:
     stream = io.StringIO()
-    output = HtmlOutput(stream, engine.bundled_definitions(), max_listed=100)
-    for _ in range(repeats):
-        for result in selection_results:
-            output.write(result)
+    output = HtmlOutput(stream, engine.bundled_definitions(), max_listed=max_listed)
+    for result in results:
+        output.write(result)
     output.close()
-    html = stream.getvalue()
-    issues = repeats * sum(len(r.report.issues) for r in selection_results)
-    assert output.listed_issues == 100
-    assert output.listed_issues + output.left_out_issues == issues
-    assert html.count("<tr><td><span class='sev") == 100  # one row per listed issue
-    assert f"Only the first 100 issues are listed: {issues - 100:,} more" in html
+    return output, stream.getvalue()
+
+
+def test_listing_is_capped_while_totals_count_everything(selection_results: list[Result]) -> None:
+    repeats = 300
+    output, html = _page(selection_results * repeats, max_listed=100)
+    errors = repeats * sum(len(r.report.errors) for r in selection_results)
+    others = repeats * sum(len(r.report.issues) for r in selection_results) - errors
+    assert errors > 100 and others > 100
+    assert (output.listed_blocking, output.listed_other) == (100, 100)
+    assert html.count("<tr><td><span class='sev") == 200  # one row per listed issue
+    assert html.count("<span class='sev error'>error</span></td>") == 100
+    assert f"Left out: {errors - 100:,} more errors and {others - 100:,} more warnings" in html
     assert f"<b>{repeats * len(selection_results):,}</b>resources" in html
-    assert len(html) < 200_000
+    assert f"<b>{errors:,}</b>error" in html
+    assert len(html) < 250_000
+
+
+def test_errors_are_listed_after_a_flood_of_warnings(selection_results: list[Result]) -> None:
+    only_warnings = [r for r in selection_results if r.report.valid and r.report.issues]
+    invalid = [r for r in selection_results if not r.report.valid]
+    flood = only_warnings * (200 // len(only_warnings))
+    output, html = _page(flood + invalid, max_listed=100)
+    errors = sum(len(r.report.errors) for r in invalid)
+    assert 0 < errors < 100
+    assert output.listed_blocking == errors
+    assert html.count("<span class='sev error'>error</span></td>") == errors
+    for result in invalid:
+        assert escape(result.file) in html
 
 
 def test_a_key_shared_by_several_types_shows_the_constraint_of_the_issue() -> None:

@@ -7,8 +7,10 @@ grouped by file and resource. It needs no network and no script: the styles are 
 and the bars are plain HTML.
 
 A run can have hundreds of thousands of issues: the totals and tables count every one,
-while the listing keeps the first ``max_listed`` issues and says how many it left out, so
-memory stays bounded by the listing's cap and the number of distinct types and keys.
+while the listing keeps the first ``max_listed`` errors (and fatal issues) and the first
+``max_listed`` warnings and notes, and says how many it left out. Errors have their own
+share so that a flood of warnings early in a run cannot hide them. Memory stays bounded
+by the listing's cap and the number of distinct types and keys.
 
     >>> import io
     >>> from engine.io.batch import Result
@@ -33,9 +35,10 @@ from typing import TextIO
 
 from engine.io.batch import Result
 from engine.model import Constraint, Definitions
-from engine.validation.report import Issue
+from engine.validation.report import BLOCKING, Issue
 
-#: Issues listed one by one, at most; the totals and tables always count every issue.
+#: Errors (and fatal issues) listed one by one, at most, and as many warnings and notes;
+#: the totals and tables always count every issue.
 MAX_LISTED = 5_000
 
 SEVERITIES = ("fatal", "error", "warning", "information")
@@ -57,7 +60,8 @@ th, td { text-align: left; padding: .2em .6em; border-bottom: 1px solid #e3e7eb;
 th { background: #f6f8fa; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.text { max-width: 34em; } code { font-size: .9em; word-break: break-word; }
 .bar { display: inline-flex; width: 16em; height: .9em; background: #f0f2f4; }
-.bar span { display: block; height: 100%; }
+.bar span { display: block; height: 100%; min-width: 2px; }
+nav a { margin-right: 1em; }
 .fatal { background: #6b0f1a; color: #fff; } .error { background: #d1242f; color: #fff; }
 .warning { background: #d4a72c; } .information { background: #5b8fd6; color: #fff; }
 .sev { padding: 0 .4em; border-radius: 3px; font-size: .85em; white-space: nowrap; }
@@ -105,8 +109,8 @@ class HtmlOutput:
     """Collects a run's results and writes the page on :meth:`close`.
 
     ``definitions`` supply each constraint's human text and expression (without them the
-    page shows the keys and messages only); ``max_listed`` caps the issues listed one by
-    one.
+    page shows the keys and messages only); ``max_listed`` caps the errors listed one by
+    one, and the warnings and notes.
     """
 
     def __init__(
@@ -130,8 +134,10 @@ class HtmlOutput:
         self.by_code: Counter[tuple[str, str]] = Counter()
         self.suppressed: dict[str, str] = {}
         self.listed: list[_Listed] = []
-        self.listed_issues = 0
-        self.left_out_issues = 0
+        self.listed_blocking = 0
+        self.listed_other = 0
+        self.left_out_blocking = 0
+        self.left_out_other = 0
         self.left_out_resources = 0
         self._file: str | None = None
         self._candidates: dict[str, tuple[Constraint, ...]] = {}
@@ -159,17 +165,32 @@ class HtmlOutput:
 
     def _list(self, result: Result) -> None:
         report = result.report
-        room = max(self.max_listed - self.listed_issues, 0)
-        if room == 0:
-            self.left_out_issues += len(report.issues)
+        issues = report.sorted_issues()
+        blocking = [i for i in issues if i.severity in BLOCKING]
+        other = [i for i in issues if i.severity not in BLOCKING]
+        kept_blocking = blocking[: max(self.max_listed - self.listed_blocking, 0)]
+        kept_other = other[: max(self.max_listed - self.listed_other, 0)]
+        self.listed_blocking += len(kept_blocking)
+        self.listed_other += len(kept_other)
+        self.left_out_blocking += len(blocking) - len(kept_blocking)
+        self.left_out_other += len(other) - len(kept_other)
+        kept = (*kept_blocking, *kept_other)
+        if not kept:
             self.left_out_resources += 1
             return
-        kept = report.sorted_issues()[:room]
         name = "/".join(p for p in (report.resource_type, report.resource_id) if p)
-        left_out = len(report.issues) - len(kept)
+        left_out = len(issues) - len(kept)
         self.listed.append(_Listed(result.file, result.source, name, report.valid, kept, left_out))
-        self.listed_issues += len(kept)
-        self.left_out_issues += left_out
+
+    @property
+    def listed_issues(self) -> int:
+        """The issues listed one by one."""
+        return self.listed_blocking + self.listed_other
+
+    @property
+    def left_out_issues(self) -> int:
+        """The issues counted but not listed one by one."""
+        return self.left_out_blocking + self.left_out_other
 
     def _remember_constraint(self, key: str) -> None:
         if key in self._candidates or self.definitions is None:
@@ -208,7 +229,9 @@ class HtmlOutput:
             "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_e(self.title)}</title><style>{_STYLE}</style></head><body>\n"
-            f"<h1>{_e(self.title)}</h1>\n"
+            f"<h1>{_e(self.title)}</h1>\n<nav><a href='#by-type'>by resource type</a>"
+            "<a href='#by-constraint'>by constraint</a><a href='#by-code'>by code</a>"
+            "<a href='#issues'>issues by file and resource</a></nav>\n"
         )
         yield from self._totals()
         yield from self._type_table()
@@ -330,12 +353,13 @@ class HtmlOutput:
     def _listing(self) -> Iterator[str]:
         yield "<h2 id='issues'>Issues by file and resource</h2>\n"
         if self.left_out_issues:
-            resources = _plural(self.left_out_resources, "further resource")
             yield (
-                f"<p class='note'>Only the first {self.listed_issues:,} issues are listed: "
-                f"{self.left_out_issues:,} more, in {resources} (and at the end of the last "
-                "resource listed), are left out. The totals and tables above count every "
-                "issue.</p>\n"
+                f"<p class='note'>Listed below: the first {self.listed_blocking:,} errors "
+                f"(fatal included) and the first {self.listed_other:,} warnings and notes. "
+                f"Left out: {self.left_out_blocking:,} more errors and "
+                f"{self.left_out_other:,} more warnings and notes, from "
+                f"{_plural(self.left_out_resources, 'resource')} not listed at all and from "
+                "some of those listed. The totals and tables above count every issue.</p>\n"
             )
         if not self.listed:
             yield "<p>No resource has any issue.</p>\n"
