@@ -353,9 +353,11 @@ class HtmlOutput:
     def _listing(self) -> Iterator[str]:
         yield "<h2 id='issues'>Issues by file and resource</h2>\n"
         if self.left_out_issues:
+            errors = "the first" if self.left_out_blocking else "all"
+            others = "the first" if self.left_out_other else "all"
             yield (
-                f"<p class='note'>Listed below: the first {self.listed_blocking:,} errors "
-                f"(fatal included) and the first {self.listed_other:,} warnings and notes. "
+                f"<p class='note'>Listed below: {errors} {self.listed_blocking:,} errors "
+                f"(fatal included) and {others} {self.listed_other:,} warnings and notes. "
                 f"Left out: {self.left_out_blocking:,} more errors and "
                 f"{self.left_out_other:,} more warnings and notes, from "
                 f"{_plural(self.left_out_resources, 'resource')} not listed at all and from "
