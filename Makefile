@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TEST := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck rules-check rules-lint pytest fixtures clean
+.PHONY: demo test lint typecheck rules-check rules-lint pytest fixtures chromium clean
 
 demo: $(RUNTIME)
 	@# Exit status 1 means "some resource is invalid": expected here, since seven of the
@@ -23,7 +23,7 @@ test: lint typecheck rules-check rules-lint pytest
 
 lint: $(TEST)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check engine tests tools
+	$(BIN)/ruff format --check engine tests tools conftest.py
 
 typecheck: $(TEST)
 	$(BIN)/mypy engine
@@ -42,7 +42,19 @@ rules-lint: $(TEST)
 fixtures: $(TEST)
 	$(BIN)/python tools/fhir_packages.py fetch
 
-pytest: $(TEST) fixtures
+# Headless Chromium opens the HTML report in tests/test_html_report.py: Debian's package,
+# installed when missing (as root, as CI runs; through sudo otherwise).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# pytest runs the tests in tests/ and every docstring example in engine/ (pyproject.toml).
+pytest: $(TEST) fixtures $(CHROMIUM)
 	$(BIN)/pytest
 
 $(BIN)/python:

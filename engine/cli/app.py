@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=FORMATS,
         default="text",
         help="text: one line per issue and summaries (default); json: one object per "
-        "resource and line; outcome: one OperationOutcome per resource and line",
+        "resource and line; outcome: one OperationOutcome per resource and line; html: one "
+        "self-contained page for the whole run (totals, tables, charts, the issues)",
     )
     validate.add_argument(
         "--definitions",
@@ -148,7 +149,7 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # Sizing the inputs lists them a second time: only worth it for a visible bar.
     progress = Progress(sys.stderr, _total_size(args.inputs) if sys.stderr.isatty() else None)
-    output = make_output(args.format, sys.stdout)
+    output = make_output(args.format, sys.stdout, definitions)
     unreadable = invalid = False
     results = check_all(read(args.inputs), source, args.jobs, loaded=definitions)
     shared_terminal = sys.stdout.isatty()

@@ -17,10 +17,12 @@ Conventions, chosen to match how the seed definitions read:
 - JSON carries no line numbers: every :class:`~engine.model.Source` points at line 1 of
   ``source_file``.
 
-Example::
+Example, with the official R5 definition of ``id`` (a copy is in the project's tests)::
 
     >>> import json
-    >>> sd_json = json.load(open("StructureDefinition-id.json"))
+    >>> path = "tests/fixtures/r5/structuredefinitions/StructureDefinition-id.json"
+    >>> with open(path, encoding="utf-8") as file:
+    ...     sd_json = json.load(file)
     >>> sd = structure_definition_from_fhir(sd_json, "StructureDefinition-id.json")
     >>> sd.name, sd.base, sd.kind
     ('id', 'string', 'primitive-type')

@@ -91,7 +91,7 @@ def parse_cardinality(text: str, source: Source) -> Cardinality:
     >>> parse_cardinality("2..1", Source("X.md", 3))
     Traceback (most recent call last):
     ...
-    engine.model.DefinitionError: X.md:3: cardinality '2..1': min is greater than max
+    engine.model.structure.DefinitionError: X.md:3: cardinality '2..1': min is greater than max
     """
     tree = _parse("cardinality", text, source, f"malformed cardinality '{text}'")
     low, high = (str(token) for token in tree.children)

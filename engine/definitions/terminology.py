@@ -125,6 +125,12 @@ def expand_value_set(
     way. A ``|version`` suffix is ignored.
     Raises :class:`UnexpandableValueSet` with the reason when that is not possible.
 
+        >>> gender = "http://hl7.org/fhir/administrative-gender"
+        >>> cs_json = {"resourceType": "CodeSystem", "url": gender, "content": "complete",
+        ...            "concept": [{"code": c} for c in ("male", "female", "other", "unknown")]}
+        >>> vs_json = {"resourceType": "ValueSet",
+        ...            "url": "http://hl7.org/fhir/ValueSet/administrative-gender",
+        ...            "compose": {"include": [{"system": gender}]}}
         >>> vs = expand_value_set(
         ...     "http://hl7.org/fhir/ValueSet/administrative-gender|5.0.0",
         ...     {vs_json["url"]: vs_json}, {cs_json["url"]: cs_json})

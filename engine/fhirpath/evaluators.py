@@ -1,5 +1,6 @@
 """The FHIRPath evaluators users can select, by name.
 
+>>> import engine
 >>> evaluator = make_evaluator("fhirpathpy", engine.bundled_definitions())
 >>> evaluator.name
 'fhirpathpy'

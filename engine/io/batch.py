@@ -1,8 +1,12 @@
 """Validating many inputs, in this process or in worker processes, results in input order.
 
     >>> from engine.io.inputs import read
-    >>> for result in check_all(read(["examples"]), DefinitionsSource(), jobs=4):
-    ...     print(result.source, result.report.valid)
+    >>> results = check_all(read(["examples/imagingselection"]), DefinitionsSource(), jobs=2)
+    >>> for result in results:
+    ...     print(result.source.split("/")[-1], result.report.valid)
+    imagingselection-example-2d-image-region-selection.json False
+    ...
+    imagingselection-example-waveform-channel-selection.xml True
 
 A worker process loads the definitions and builds its :class:`~engine.Validator` once
 (the pool initializer), then parses and validates the resources it is sent: parsing

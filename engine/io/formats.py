@@ -1,5 +1,7 @@
 """The command line's output formats: ``text`` for people, ``json`` and ``outcome`` for
-machines. Each writes results as they come, so output streams with the input.
+machines, ``html`` for a page to review a run. Each but ``html`` writes results as they
+come, so output streams with the input; ``html`` (:mod:`engine.io.html_report`) counts as
+results come and writes one page at the end.
 
 ``text``: the issues of each resource that has any, under a ``--`` line naming the
 resource, then a ``==`` summary line per file and one for the whole run::
@@ -25,8 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
 from engine.io.batch import Result
+from engine.io.html_report import HtmlOutput
+from engine.model import Definitions
 
-FORMATS = ("text", "json", "outcome")
+FORMATS = ("text", "json", "outcome", "html")
 FILE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-file"
 
 
@@ -38,8 +42,11 @@ class Output(Protocol):
     def close(self) -> None: ...
 
 
-def make_output(name: str, stream: TextIO) -> Output:
-    """The output for a format name in :data:`FORMATS`."""
+def make_output(name: str, stream: TextIO, definitions: Definitions | None = None) -> Output:
+    """The output for a format name in :data:`FORMATS`; ``definitions`` give the ``html``
+    page each constraint's text and expression."""
+    if name == "html":
+        return HtmlOutput(stream, definitions)
     if name == "json":
         return JsonOutput(stream)
     if name == "outcome":

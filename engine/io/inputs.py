@@ -12,9 +12,14 @@ Reading happens in two steps so that the expensive one can run in worker process
 
 A Bundle is one resource: the validator walks its entries.
 
-    >>> defs = engine.load_definitions("definitions")
-    >>> for raw in read(["examples/imagingselection", "data/*.ndjson"]):
-    ...     resource = parse(raw, defs)   # InputError: raw.source and the line
+    >>> for raw in read(["examples/imagingselection/*.xml", "no/such/*.ndjson"]):
+    ...     if isinstance(raw, Unreadable):
+    ...         print(raw.source, "-", raw.message)
+    ...     else:
+    ...         resource = parse(raw, defs)   # raises InputError: raw.source and the line
+    no/such/*.ndjson - no file matches this pattern
+    >>> resource["resourceType"]
+    'ImagingSelection'
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ It stays quiet for the first half second, so short runs print nothing, and redra
 at most ten times a second. With a known total size (the bytes of the input files) it
 draws a bar; without one (standard input) it counts resources.
 
+    >>> import sys
     >>> progress = Progress(sys.stderr, total_bytes=10_000_000)
     >>> progress.advance(size=4096, invalid=False)
     >>> progress.close()

@@ -26,7 +26,13 @@ definitions: the local constraints sit on their context elements like any other
 (their source is the local file and line), and ``suppressed`` maps each switched-off
 key to its reason, which validation skips and reports list.
 
-    >>> defs = apply_local_rules(engine.load_definitions("definitions"), "my-rules.yaml")
+    >>> path = getfixture("tmp_path") / "my-rules.yaml"   # a temporary folder
+    >>> _ = path.write_text('''
+    ... suppress:
+    ...   - key: isl-7
+    ...     reason: our PACS exports odd coordinate counts (ticket IMG-42)
+    ... ''')
+    >>> defs = apply_local_rules(engine.bundled_definitions(), path)
     >>> defs.suppressed["isl-7"]
     'our PACS exports odd coordinate counts (ticket IMG-42)'
 

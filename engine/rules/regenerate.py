@@ -12,7 +12,7 @@ regenerate.
     >>> result.stale
     False
     >>> print(result.summary())
-    Rule files are up to date (1 type).
+    Rule files are up to date (... types).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from engine.model import Severity
@@ -75,6 +76,12 @@ class Report:
     >>> report = Report(issues=(), resource_type="ImagingSelection")
     >>> report.valid
     True
+
+    In a notebook a report shows as a table of its issues (:meth:`_repr_html_`):
+
+    >>> issue = Issue("error", "code-invalid", "Patient.gender", "Unknown code <m>")
+    >>> print(Report((issue,), "Patient", "p1")._repr_html_())
+    <div><p><b>Patient/p1</b>: invalid, 1 issue</p><table>...<td>Unknown code &lt;m&gt;</td>...
     """
 
     issues: tuple[Issue, ...] = ()
@@ -122,6 +129,24 @@ class Report:
             "issues": [i.to_dict() for i in self.issues],
             "suppressed": [{"key": k, "reason": r} for k, r in self.suppressed],
         }
+
+    def _repr_html_(self) -> str:
+        """The report as an HTML table, for notebooks (Jupyter calls this)."""
+        name = escape("/".join(p for p in (self.resource_type, self.resource_id) if p))
+        verdict = "valid" if self.valid else "invalid"
+        rows = "".join(
+            f"<tr><td>{escape(i.severity)}</td><td><code>{escape(i.location)}</code></td>"
+            f"<td>{escape(i.message)}</td><td><code>{escape(i.key or '')}</code></td></tr>"
+            for i in self.sorted_issues()
+        )
+        table = (
+            "<table><tr><th>severity</th><th>location</th><th>message</th><th>key</th></tr>"
+            f"{rows}</table>"
+            if rows
+            else ""
+        )
+        count = f"{len(self.issues)} issue{'' if len(self.issues) == 1 else 's'}"
+        return f"<div><p><b>{name or 'resource'}</b>: {verdict}, {count}</p>{table}</div>"
 
     def to_operation_outcome(self) -> dict[str, Any]:
         """The report as a FHIR OperationOutcome resource.

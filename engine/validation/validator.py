@@ -4,7 +4,7 @@
     >>> validator = engine.Validator()
     >>> report = validator.validate({"resourceType": "ImagingSelection", "status": "available",
     ...                              "code": {"text": "x"}})
-    >>> [i.key for i in report.issues if i.code == "invariant"]
+    >>> [i.key for i in report.issues if i.code == "invariant"]   # no series, no narrative
     ['isl-1', 'dom-6']
 
 Every constraint comes from the definitions. A validator turns them, once per type and on
