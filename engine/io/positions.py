@@ -283,18 +283,22 @@ class _JsonText:
             container.pending = container.cursor = position
         return container.items[index] if index < len(container.items) else None
 
-    def positions(self, offsets: Iterable[int | None], first_line: int) -> list[Position | None]:
+    def positions(self, offsets: Sequence[int | None], first_line: int) -> list[Position | None]:
         """Line and column of each offset; lines counted from ``first_line``."""
         text = self.text
         wanted = sorted({o for o in offsets if o is not None})
         lines: dict[int, Position] = {}
-        line, counted = first_line, 0
-        # One pass over the text whatever the number of issues: count line breaks
-        # between consecutive offsets only.
+        line, line_start, counted = first_line, 0, 0
+        # One pass over the text whatever the number of issues, also when it is all on
+        # one line (a 40 MB Bundle often is): look for line breaks only between
+        # consecutive offsets.
         for offset in wanted:
-            line += text.count("\n", counted, offset)
+            breaks = text.count("\n", counted, offset)
+            if breaks:
+                line += breaks
+                line_start = text.rfind("\n", counted, offset) + 1
             counted = offset
-            lines[offset] = (line, offset - text.rfind("\n", 0, offset))
+            lines[offset] = (line, offset - line_start + 1)
         return [None if o is None else lines[o] for o in offsets]
 
 
