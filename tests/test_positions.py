@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine.io.batch import Checker, Result
@@ -411,3 +413,83 @@ def test_the_outputs_carry_positions_as_the_hl7_validator_writes_them() -> None:
     assert urls == {"operationoutcome-issue-line": 12, "operationoutcome-issue-col": 5}
     unplaced = Issue("error", "code-invalid", "Patient.gender", "bad code").to_outcome_issue()
     assert "location" not in unplaced and "extension" not in unplaced
+
+
+# -- the JSON scanner on any JSON ------------------------------------------------------------
+
+_KEYS = st.text(alphabet="abcdefgh", min_size=1, max_size=6)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),  # any characters: quotes, brackets, line breaks, astral planes
+)
+# Objects hold scalars, objects and arrays; arrays hold scalars or objects (a location has
+# one index per step, so no array directly in an array).
+_OBJECTS = st.recursive(
+    st.dictionaries(_KEYS, _SCALARS, max_size=4),
+    lambda inner: st.dictionaries(
+        _KEYS,
+        st.one_of(_SCALARS, inner, st.lists(st.one_of(_SCALARS, inner), min_size=1, max_size=4)),
+        max_size=5,
+    ),
+    max_leaves=25,
+)
+
+
+def _paths(value: dict[str, Any], prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a property or an array item that a location can name."""
+    found = []
+    for key, item in value.items():
+        found.append((*prefix, key))
+        if isinstance(item, dict):
+            found += _paths(item, (*prefix, key))
+        elif isinstance(item, list):
+            for index, element in enumerate(item):
+                found.append((*prefix, key, index))
+                if isinstance(element, dict):
+                    found += _paths(element, (*prefix, key, index))
+    return found
+
+
+def _location(path: tuple[Any, ...]) -> str:
+    return "Root" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def _changed_at(data: dict[str, Any], path: tuple[Any, ...], dump: Any) -> int:
+    """Where the element at ``path`` starts, found without the scanner: change its first
+    character (a property's name, or an item) and see where the two texts part."""
+    changed = copy.deepcopy(data)
+    holder: Any = changed
+    for step in path[:-1]:
+        holder = holder[step]
+    last = path[-1]
+    if isinstance(last, int):
+        holder[last] = "~" if holder[last] != "~" else 0
+        offset = 0
+    else:
+        renamed = "Z" + last[1:]
+        holder_items = list(holder.items())
+        holder.clear()
+        holder.update((renamed if k == last else k, v) for k, v in holder_items)
+        offset = -1  # the name's first character follows its opening quote
+    before, after = dump(data), dump(changed)
+    index = next(i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b)
+    return index + offset
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=_OBJECTS, indent=st.sampled_from([None, 0, 1, 2, "\t"]), choice=st.randoms())
+def test_any_json_element_is_found_where_it_starts(data, indent, choice) -> None:
+    paths = _paths(data)
+    if not paths:
+        return
+    path = choice.choice(paths)
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, indent=indent, ensure_ascii=False)
+
+    text = dump(data)
+    expected = at(text, _changed_at(data, path, dump))
+    assert place(raw(text), [_location(path)]) == [expected]
