@@ -466,7 +466,8 @@ def _changed_at(data: dict[str, Any], path: tuple[Any, ...], dump: Any) -> int:
         holder = holder[step]
     last = path[-1]
     if isinstance(last, int):
-        holder[last] = "~" if holder[last] != "~" else 0
+        # A value that starts with another character: a number for a string, else a string.
+        holder[last] = 0 if isinstance(holder[last], str) else "~"
         offset = 0
     else:
         renamed = "Z" + last[1:]
