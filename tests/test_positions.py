@@ -179,6 +179,16 @@ def test_an_official_contained_resource_issue_in_its_file() -> None:
     assert position(issue) == at(text, first_item) == (1, 69)
 
 
+def test_a_resource_inside_parameters() -> None:
+    parameters = official("Parameters-example")
+    (holder,) = [p for p in parameters["parameter"] if "resource" in p]
+    holder["resource"]["gender"] = "bogus-gender"
+    text = json.dumps(parameters, indent=2)
+    result = check(text)
+    issue = issue_at(result, "Parameters.parameter[2].resource.gender")
+    assert position(issue) == key_at(text, '"gender": "bogus-gender"')
+
+
 def test_every_issue_on_the_official_sample_points_at_its_element() -> None:
     """On each of the 74 official examples, indented: every issue's position holds the
     element its location names: the resource's ``{``, the property's name, or an item of
