@@ -15,11 +15,12 @@ import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
+from importlib import metadata
 from pathlib import Path
 
 from engine.cli.rules import add_rules_subcommand
 from engine.io.batch import check_all
-from engine.io.formats import FORMATS, make_output
+from engine.io.formats import FORMATS, SEVERITIES, Options, make_output
 from engine.io.inputs import STDIN, expand, read
 from engine.io.progress import Progress
 from engine.model import DefinitionError
@@ -45,6 +46,15 @@ as a resource with one fatal 'structure' issue, the source naming the file and l
 (data.ndjson:7); a path that cannot be read at all (missing, no permission, a pattern
 matching nothing) as one with a fatal 'processing' issue. Either way the other inputs
 are still validated.
+
+Every issue names the line and column of its element in the input (for NDJSON, the
+line of the file and the column in that line). Issues are listed in document order.
+
+Output: --min-severity hides less severe issues, --quiet leaves only the summary lines,
+--summary adds a table of issue counts by rule and resource type. Summaries count every
+issue and the exit status is decided on every issue, whatever is shown. With --format
+json or outcome, standard output stays one JSON line per resource: the summary lines
+(--quiet) and the table (--summary) go to standard error.
 
 Exit status:
   0  every resource is valid (warnings and notes allowed)
@@ -80,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         description="A FHIRPath-driven invariant engine for FHIR: validate resources "
         "against definitions written as data.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     validate = commands.add_parser(
         "validate",
@@ -119,9 +130,37 @@ def _parser() -> argparse.ArgumentParser:
         help="validate in N processes (output is the same, in input order); "
         "a progress bar shows on standard error when it is a terminal",
     )
+    validate.add_argument(
+        "--min-severity",
+        choices=SEVERITIES,
+        default="information",
+        help="list only issues of this severity or above (default: information, all); "
+        "summaries and the exit status still count every issue",
+    )
+    validate.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only the summary lines (text), or no per-resource lines (json, outcome)",
+    )
+    validate.add_argument(
+        "--summary",
+        action="store_true",
+        help="end with a table of issue counts by rule (constraint key, or issue code) and "
+        "resource type (on standard error for json and outcome)",
+    )
     validate.set_defaults(func=_validate)
     add_rules_subcommand(commands)
     return parser
+
+
+def _version() -> str:
+    # From the installed package's metadata, as engine.__version__ (the command line may
+    # not import the public API: it is a layer above it).
+    try:
+        return metadata.version("fhir-invariants")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _positive(text: str) -> int:
@@ -149,7 +188,8 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # Sizing the inputs lists them a second time: only worth it for a visible bar.
     progress = Progress(sys.stderr, _total_size(args.inputs) if sys.stderr.isatty() else None)
-    output = make_output(args.format, sys.stdout, definitions)
+    options = Options(args.min_severity, args.quiet, args.summary)
+    output = make_output(args.format, sys.stdout, options, sys.stderr, definitions)
     unreadable = invalid = False
     results = check_all(read(args.inputs), source, args.jobs, loaded=definitions)
     shared_terminal = sys.stdout.isatty()

@@ -16,6 +16,12 @@ they also run on their own, which is what CI can call::
 ``--check`` finds them stale (the summary says what differs), 2 when a definition is
 invalid (the error names the file and line). ``lint`` exits 0 when there is no error
 (with ``--strict``: no warning either), 1 otherwise, 2 when it cannot run.
+
+Without ``--definitions`` the commands act on the bundled definitions: the project's
+``definitions/`` folder in a source checkout. In an installed package they are part of
+the installation, which is not to be written to: ``--check`` works there as anywhere,
+and a plain ``regenerate`` writes nothing: it says the rule files are up to date, or
+(exit status 2) that it needs a definitions folder it may write to.
 """
 
 from __future__ import annotations
@@ -26,12 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.model import DefinitionError
+from engine.rules.format import REGENERATE_COMMAND
 from engine.rules.lint import CHECKS, lint_folder
 from engine.rules.regenerate import regenerate
 from engine.rules.sources import bundled_definitions_dir
 
 #: The project's definitions folder, the default for ``--definitions``.
 PROJECT_DEFINITIONS = bundled_definitions_dir()
+#: The folder name the bundled rule files are generated under, which their headers give
+#: (``--definitions definitions``) wherever the package installs them.
+BUNDLED_LABEL = "definitions"
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 _DESCRIPTION = """\
 Rebuild the compiled rule files (DIR/rules/<Type>.yaml) from the definitions markdown
@@ -79,7 +90,8 @@ def add_rules_subcommand(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         type=Path,
         default=None,
-        help="the definitions folder (default: the project's definitions/)",
+        help="the definitions folder (default: the bundled definitions: the project's "
+        "definitions/ in a source checkout)",
     )
     regen.add_argument(
         "--check",
@@ -129,29 +141,49 @@ def add_rules_subcommand(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_regenerate(args: argparse.Namespace) -> int:
     """Run ``rules regenerate`` for parsed arguments; returns the exit status."""
-    folder = args.definitions if args.definitions is not None else _default_definitions()
+    if args.definitions is not None:
+        folder, label, installed = args.definitions, None, False
+    else:
+        folder, label = _default_definitions(), BUNDLED_LABEL
+        installed = PROJECT_DEFINITIONS.is_relative_to(_PACKAGE)
     try:
         if getattr(args, "impact", None):
             # Imported here: impact validates, which ``regenerate`` alone never needs.
             from engine.cli.impact import ImpactError, impact
 
             # The old rules are read before anything is written.
-            checked = regenerate(folder, check=True)
+            checked = regenerate(folder, check=True, label=label)
             try:
                 report = impact(folder, args.impact, checked)
             except ImpactError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
-            result = checked if args.check else regenerate(folder)
-            print(result.summary())
-            print()
-            print(report.text())
+            # The installed package's files are only ever compared, never written.
+            write = not (args.check or installed)
+            result = regenerate(folder, label=label) if write else checked
+            impact_text: str | None = report.text()
         else:
-            result = regenerate(folder, check=args.check)
-            print(result.summary())
+            result = regenerate(folder, check=args.check or installed, label=label)
+            impact_text = None
     except DefinitionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if installed and result.stale:
+        # What differs, without the summary's last line: advice to regenerate and commit
+        # that folder, which does not apply to an installed package.
+        print(result.summary().rpartition("\n")[0])
+        print(
+            f"The rule files bundled in the installed package ({folder}) do not match its "
+            "definitions: reinstall the package. To regenerate rule files, run this "
+            "command on a definitions folder you may write to: "
+            f"{REGENERATE_COMMAND} --definitions DIR",
+            file=sys.stderr,
+        )
+        return 1 if args.check else 2
+    print(result.summary())
+    if impact_text is not None:
+        print()
+        print(impact_text)
     return 1 if args.check and result.stale else 0
 
 

@@ -21,10 +21,11 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 
 from engine.io.inputs import InputError, RawResource, Unreadable, parse
+from engine.io.positions import resource_type_at, with_positions
 from engine.model import Definitions
 from engine.rules.sources import DefinitionsSource
 from engine.validation.report import Issue, Report
@@ -41,6 +42,8 @@ class Result:
 
     ``unreadable`` is true when the input could not be read at all (a missing file),
     as opposed to read but malformed: the command line exits with 2 for those.
+    ``resource_types`` gives, for each issue of ``report.issues`` in the same order, the
+    type of the innermost resource the issue is in (a Bundle entry's type, not Bundle).
     """
 
     source: str
@@ -48,6 +51,7 @@ class Result:
     report: Report
     size: int = 0
     unreadable: bool = False
+    resource_types: tuple[str | None, ...] = ()
 
 
 class Checker:
@@ -56,11 +60,16 @@ class Checker:
     Never raises for bad input: malformed text becomes a report with one ``fatal``
     issue (code ``structure``), an unreadable input one with code ``processing``, and
     a failure inside the validator (a bug) one with code ``exception`` that names it.
+
+    With ``positions`` (the default), each issue of a resource that has issues gets the
+    line and column of its element in the text (:mod:`engine.io.positions`), read after
+    validation: resources without issues cost nothing more.
     """
 
-    def __init__(self, definitions: Definitions) -> None:
+    def __init__(self, definitions: Definitions, *, positions: bool = True) -> None:
         self.definitions = definitions
         self.validator = Validator(definitions)
+        self.positions = positions
 
     def __call__(self, item: RawResource | Unreadable) -> Result:
         if isinstance(item, Unreadable):
@@ -70,14 +79,27 @@ class Checker:
             resource = parse(item, self.definitions)
         except InputError as e:
             location = f"({e.position})" if e.position else "(document)"
-            report = Report(issues=(Issue("fatal", "structure", location, e.message),))
-            return Result(item.source, item.file, report, len(item.data))
+            issue = Issue("fatal", "structure", location, e.message, None, e.line, e.column)
+            return Result(item.source, item.file, Report(issues=(issue,)), len(item.data))
         try:
             report = self.validator.validate(resource)
         except Exception as e:  # noqa: BLE001 - one bad resource must not end the run
             issue = Issue("fatal", "exception", "(resource)", f"validation failed: {e!r}")
             report = Report.of((issue,), resource)
-        return Result(item.source, item.file, report, len(item.data))
+        if not report.issues:
+            return Result(item.source, item.file, report, len(item.data))
+        if self.positions:
+            report = self._placed(report, item)
+        types = tuple(resource_type_at(resource, i.location) for i in report.issues)
+        return Result(item.source, item.file, report, len(item.data), resource_types=types)
+
+    @staticmethod
+    def _placed(report: Report, item: RawResource) -> Report:
+        try:
+            return with_positions(report, item)
+        except Exception as e:  # noqa: BLE001 - a bug placing issues must not lose them
+            issue = Issue("information", "exception", "(resource)", f"no positions: {e!r}")
+            return replace(report, issues=(*report.issues, issue))
 
 
 def check_all(
@@ -86,25 +108,26 @@ def check_all(
     jobs: int = 1,
     *,
     loaded: Definitions | None = None,
+    positions: bool = True,
 ) -> Iterator[Result]:
     """Check every item, in order, with ``jobs`` processes.
 
     Each worker loads ``definitions`` itself; ``loaded`` saves loading them again in
-    this process when ``jobs`` is 1.
+    this process when ``jobs`` is 1. ``positions``: see :class:`Checker`.
     """
     if jobs <= 1:
-        checker = Checker(loaded if loaded is not None else definitions.load())
+        checker = Checker(loaded if loaded is not None else definitions.load(), positions=positions)
         yield from map(checker, items)
         return
-    yield from _parallel(items, definitions, jobs)
+    yield from _parallel(items, definitions, jobs, positions)
 
 
 _worker: Checker | None = None
 
 
-def _init_worker(definitions: DefinitionsSource) -> None:
+def _init_worker(definitions: DefinitionsSource, positions: bool) -> None:
     global _worker
-    _worker = Checker(definitions.load())
+    _worker = Checker(definitions.load(), positions=positions)
 
 
 def _check_batch(batch: list[RawResource | Unreadable]) -> list[Result]:
@@ -121,7 +144,10 @@ def _batches(
 
 
 def _parallel(
-    items: Iterable[RawResource | Unreadable], definitions: DefinitionsSource, jobs: int
+    items: Iterable[RawResource | Unreadable],
+    definitions: DefinitionsSource,
+    jobs: int,
+    positions: bool,
 ) -> Iterator[Result]:
     # A bounded window of batches in flight: input is read only as fast as it is
     # validated (a multi-gigabyte NDJSON file is never held whole), and results are
@@ -133,7 +159,7 @@ def _parallel(
     # executor raise BrokenProcessPool instead of being restarted forever.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(definitions,)
+        jobs, mp_context=context, initializer=_init_worker, initargs=(definitions, positions)
     ) as pool:
         try:
             for batch in _batches(items, CHUNK_SIZE):

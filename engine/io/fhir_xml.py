@@ -126,6 +126,20 @@ def xml_to_json(data: bytes | str, definitions: Definitions) -> dict[str, Any]:
     return _Converter(definitions).resource(root)
 
 
+#: An element of an XML document as :func:`element_tree` gives it: ``ns``, ``name``,
+#: ``attrs``, ``line`` and ``column`` (1-based, of the ``<`` of its start tag) and
+#: ``elements``, its child elements in document order.
+XmlElement = _Node
+
+
+def element_tree(data: bytes | str) -> XmlElement:
+    """The elements of an XML document with their line and column: what
+    :mod:`engine.io.positions` follows to place issues (element names are the JSON
+    property names :func:`xml_to_json` writes, in the same order). Raises
+    :class:`XmlInputError` as :func:`xml_to_json` does."""
+    return _parse(data)
+
+
 def _split(qualified: str) -> tuple[str, str]:
     ns, sep, name = qualified.rpartition(_SEP)
     return (ns, name) if sep else ("", qualified)

@@ -115,17 +115,21 @@ class RegenerateResult:
         return "\n".join(lines)
 
 
-def regenerate(definitions_dir: Path, *, check: bool = False) -> RegenerateResult:
+def regenerate(
+    definitions_dir: Path, *, check: bool = False, label: str | None = None
+) -> RegenerateResult:
     """Rebuild ``<definitions_dir>/rules/`` from the markdown in ``definitions_dir``.
 
     Raises :class:`~engine.model.DefinitionError` (file and line) when the markdown is
     invalid; nothing is written then. With ``check=True`` nothing is written at all and
-    the result says whether the rule files are stale.
+    the result says whether the rule files are stale. ``label`` is the folder name the
+    rule files' headers give (default: the folder's own name); the bundled definitions
+    keep ``definitions``, the name they are generated under, when installed elsewhere.
     """
     folder = Path(definitions_dir)
     definitions = load_markdown(folder)
     rules_dir = folder / RULES_DIR
-    label = folder.resolve().name
+    label = label or folder.resolve().name
     wanted: dict[Path, str] = {}
     changes: list[TypeChanges] = []
     index: dict[str, tuple[str, ...]] = {}

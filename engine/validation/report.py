@@ -8,10 +8,17 @@ and, for invariant failures, which rule (the constraint key).
     ...               "Constraint failed: isl-1: '…'", "isl-1")
     >>> str(issue)
     "Error @ ImagingSelection: Constraint failed: isl-1: '…'"
+
+Read from a file, an issue also says where in the text its element is (the
+:mod:`engine.io` layer fills ``line`` and ``column`` in):
+
+    >>> str(Issue("error", "value", "Patient.gender", "The value 'x' is not valid", None, 12, 5))
+    "Error @ Patient.gender (line 12, col 5): The value 'x' is not valid"
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
@@ -26,6 +33,9 @@ _SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
 
 #: Extension the HL7 validator uses to carry the id of the rule behind an issue.
 MESSAGE_ID_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
+#: Extensions the HL7 validator uses for the line and column an issue is about.
+LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
+COLUMN_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +44,10 @@ class Issue:
 
     ``code`` is a FHIR IssueType code (``invariant``, ``structure``, ``required``,
     ``value``, ``code-invalid``, ``processing``…); ``key`` is the constraint key for
-    invariant issues and ``None`` otherwise.
+    invariant issues and ``None`` otherwise. ``line`` and ``column`` (1-based, the
+    column counted in characters) place the element in the text the resource was read
+    from; ``None`` when the resource was not read from text or positions were not asked
+    for.
     """
 
     severity: Severity
@@ -42,30 +55,57 @@ class Issue:
     location: str
     message: str
     key: str | None = None
+    line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.severity.capitalize()} @ {self.location}: {self.message}"
+        where = self.location
+        # A location in parentheses (``(line 2, column 9)`` for malformed text) is not an
+        # element path: it says where it is already.
+        if self.line is not None and not where.startswith("("):
+            where += f" (line {self.line}, col {self.column})"
+        return f"{self.severity.capitalize()} @ {where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: severity, code, location, key, message."""
+        """A JSON-ready dict: severity, code, location, line, column, key, message."""
         return {
             "severity": self.severity,
             "code": self.code,
             "location": self.location,
+            "line": self.line,
+            "column": self.column,
             "key": self.key,
             "message": self.message,
         }
 
     def to_outcome_issue(self) -> dict[str, Any]:
-        """This issue as an ``OperationOutcome.issue`` entry."""
+        """This issue as an ``OperationOutcome.issue`` entry, written as the HL7 validator
+        writes one: the FHIRPath in ``expression``; with a position, ``location`` holds the
+        FHIRPath and ``Line[12] Col[5]``, and the line and column extensions are set.
+
+            >>> issue = Issue("error", "value", "Patient.gender", "…", None, 12, 5)
+            >>> entry = issue.to_outcome_issue()
+            >>> entry["expression"], entry["location"]
+            (['Patient.gender'], ['Patient.gender', 'Line[12] Col[5]'])
+            >>> [(e["url"].rsplit("/", 1)[1], e["valueInteger"]) for e in entry["extension"]]
+            [('operationoutcome-issue-line', 12), ('operationoutcome-issue-col', 5)]
+        """
         entry: dict[str, Any] = {
             "severity": self.severity,
             "code": self.code,
             "details": {"text": self.message},
             "expression": [self.location],
         }
+        extensions: list[dict[str, Any]] = []
+        if self.line is not None:
+            entry["location"] = [self.location, f"Line[{self.line}] Col[{self.column}]"]
+            extensions.append({"url": LINE_EXTENSION, "valueInteger": self.line})
+            if self.column is not None:
+                extensions.append({"url": COLUMN_EXTENSION, "valueInteger": self.column})
         if self.key is not None:
-            entry["extension"] = [{"url": MESSAGE_ID_EXTENSION, "valueString": self.key}]
+            extensions.append({"url": MESSAGE_ID_EXTENSION, "valueString": self.key})
+        if extensions:
+            entry["extension"] = extensions
         return entry
 
 
@@ -117,8 +157,10 @@ class Report:
         return tuple(i for i in self.issues if i.severity in BLOCKING)
 
     def sorted_issues(self) -> tuple[Issue, ...]:
-        """Issues most severe first, then by location (stable for equal keys)."""
-        return tuple(sorted(self.issues, key=lambda i: (_SEVERITY_RANK[i.severity], i.location)))
+        """Issues in document order: by line and column where known, then by location
+        with indices compared as numbers (``entry[2]`` before ``entry[10]``), then most
+        severe first (stable for equal keys). See :func:`issue_order`."""
+        return tuple(sorted(self.issues, key=issue_order))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: resourceType, id, valid, issues, suppressed."""
@@ -126,7 +168,7 @@ class Report:
             "resourceType": self.resource_type,
             "id": self.resource_id,
             "valid": self.valid,
-            "issues": [i.to_dict() for i in self.issues],
+            "issues": [i.to_dict() for i in self.sorted_issues()],
             "suppressed": [{"key": k, "reason": r} for k, r in self.suppressed],
         }
 
@@ -154,7 +196,7 @@ class Report:
         OperationOutcome needs at least one issue: a clean report says so with an
         ``information`` issue, as the HL7 validator does.
         """
-        entries = [i.to_outcome_issue() for i in self.issues]
+        entries = [i.to_outcome_issue() for i in self.sorted_issues()]
         if not entries:
             entries = [
                 {
@@ -164,3 +206,34 @@ class Report:
                 }
             ]
         return {"resourceType": "OperationOutcome", "issue": entries}
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+_NOWHERE = (float("inf"), float("inf"))
+
+
+def location_order(location: str) -> tuple[str | int, ...]:
+    """A sort key for a FHIRPath location that compares indices as numbers, so that
+    locations sort in document order (a parent before its children).
+
+        >>> sorted(["B.entry[10]", "B.entry[2].x", "B", "B.entry[1000]", "B.entry[2]"],
+        ...        key=location_order)
+        ['B', 'B.entry[2]', 'B.entry[2].x', 'B.entry[10]', 'B.entry[1000]']
+    """
+    parts: list[str | int] = _INDEX.split(location)
+    # re.split puts the captured digits at the odd places: strings and numbers alternate,
+    # so two keys never compare a string with a number.
+    parts[1::2] = [int(p) for p in parts[1::2]]
+    return tuple(parts)
+
+
+def issue_order(issue: Issue) -> tuple[Any, ...]:
+    """The sort key of :meth:`Report.sorted_issues`: position in the text (issues without
+    one after those with one), location in document order, then severity; the sort is
+    stable, so issues equal in all three keep the order the validator found them in.
+
+    Document order is what the HL7 validator uses too; severity only orders issues on
+    the same element.
+    """
+    position = (issue.line, issue.column or 0) if issue.line is not None else _NOWHERE
+    return (position, location_order(issue.location), _SEVERITY_RANK[issue.severity])
