@@ -13,9 +13,10 @@ A local rules file is YAML with two optional lists::
         reason: our PACS exports odd coordinate counts (ticket IMG-42)
 
 :func:`apply_local_rules` checks the file against the loaded definitions (unknown
-fields, a context path the definitions lack, an expression that is not FHIRPath or names
-elements that do not exist, a key that clashes, a suppressed key that does not exist, a
-suppression without a reason) and reports the first problem as a
+fields, a context path the definitions lack, an expression that is not FHIRPath, nests
+too deeply, calls a function FHIRPath does not define, holds a regular expression that
+does not compile or names elements that do not exist, a key that clashes, a suppressed
+key that does not exist, a suppression without a reason) and reports the first problem as a
 :class:`~engine.model.DefinitionError` naming the file and line. It returns new
 definitions: the local constraints sit on their context elements like any other
 (their source is the local file and line), and ``suppressed`` maps each switched-off
@@ -37,6 +38,7 @@ from typing import Any, NoReturn, get_args
 
 from engine.definitions.yaml_io import LineIndex, YamlPath, load_yaml
 from engine.fhirpath.analysis import unknown_elements
+from engine.fhirpath.lint import expression_problems
 from engine.fhirpath.syntax import FhirPathSyntaxError, parse
 from engine.model import (
     Constraint,
@@ -164,7 +166,9 @@ class _LocalRules:
                 f"(column {error.column})",
                 (*at, "expression"),
             )
-        problems = unknown_elements(expression, context, self._definitions)
+        problems = expression_problems(expression) or unknown_elements(
+            expression, context, self._definitions
+        )
         if problems:
             self._fail(f"constraint {key}: {problems[0]}", (*at, "expression"))
         return Constraint(

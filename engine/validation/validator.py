@@ -14,13 +14,20 @@ in the model; the checks in :mod:`engine.validation.checks` and the invariants h
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from engine.fhirpath.analysis import functions_used
-from engine.fhirpath.evaluation import CompiledExpression, FhirPathEvaluationError, passes
+from engine.fhirpath.evaluation import (
+    CompiledExpression,
+    EvaluationTimeout,
+    FhirPathEvaluationError,
+    Session,
+    passes,
+)
 from engine.fhirpath.evaluators import DEFAULT_EVALUATOR, make_evaluator
 from engine.model import Constraint, Definitions, ElementDefinition, StructureDefinition
 from engine.rules.sources import bundled_definitions
@@ -48,20 +55,37 @@ class _Rule:
     focus_only: bool = False
 
 
+#: Seconds one resource may take by default (``time_budget``): ten times what the
+#: slowest official R5 example needs on a small machine.
+DEFAULT_TIME_BUDGET = 60.0
+
+
 class Validator:
     """Validates FHIR resources (parsed JSON) against loaded definitions (by default the
     bundled ones, :func:`engine.bundled_definitions`).
 
     Compiles each constraint expression once, on first use of the type that needs it,
     and is safe to reuse for any number of resources.
+
+    ``time_budget`` bounds the seconds spent on one resource (``None``: no bound). When
+    it runs out, validation of that resource ends with a ``fatal`` issue of code
+    ``too-costly`` that names the constraint and the element it had reached: what came
+    after was not evaluated, so the resource is not reported valid.
     """
 
     def __init__(
-        self, definitions: Definitions | None = None, *, evaluator: str = DEFAULT_EVALUATOR
+        self,
+        definitions: Definitions | None = None,
+        *,
+        evaluator: str = DEFAULT_EVALUATOR,
+        time_budget: float | None = DEFAULT_TIME_BUDGET,
     ) -> None:
         if definitions is None:
             definitions = bundled_definitions()
+        if time_budget is not None and not time_budget > 0:
+            raise ValueError(f"time_budget must be a positive number of seconds, not {time_budget}")
         self.definitions = definitions
+        self.time_budget = time_budget
         self._walker = Walker(definitions)
         self._evaluator = make_evaluator(evaluator, definitions)
         self._supported = self._evaluator.supported_functions()
@@ -90,17 +114,27 @@ class Validator:
         server…) are reported once per resource, at the end, as information.
         """
         not_evaluated: dict[str, tuple[str, str]] = {}
+        budget = self.time_budget
+        session = Session(deadline=None if budget is None else time.monotonic() + budget)
         for item in self._walker.walk(resource):
             if isinstance(item, Issue):
                 yield item
-            else:
-                yield from self._check(item, not_evaluated)
+                continue
+            try:
+                session.check_time()
+                yield from self._check(item, not_evaluated, session)
+            except (EvaluationTimeout, _OutOfTime) as stop:
+                key = stop.key if isinstance(stop, _OutOfTime) else None
+                yield _too_costly(budget, item.location, key)
+                return
         for key, (location, reason) in not_evaluated.items():
             yield Issue("information", "informational", location, reason, key)
 
     # -- per occurrence -------------------------------------------------------------------
 
-    def _check(self, occ: Occurrence, not_evaluated: dict[str, tuple[str, str]]) -> Iterator[Issue]:
+    def _check(
+        self, occ: Occurrence, not_evaluated: dict[str, tuple[str, str]], session: Session
+    ) -> Iterator[Issue]:
         code = occ.type_code
         if code is not None and self._walker.is_primitive(code):
             primitive = self._primitive_rule(code)
@@ -122,15 +156,15 @@ class Validator:
                     root = occ.location.split(".", 1)[0]
                     not_evaluated[key] = (root, rule.not_evaluated or "")
                 continue
-            yield from self._evaluate(rule, occ)
+            yield from self._evaluate(rule, occ, session)
 
-    def _evaluate(self, rule: _Rule, occ: Occurrence) -> Iterator[Issue]:
+    def _evaluate(self, rule: _Rule, occ: Occurrence, session: Session) -> Iterator[Issue]:
         c = rule.constraint
         cacheable = rule.focus_only and occ.extension is None and _is_scalar(occ.value)
         key = (c.expression, occ.fhirpath_type, type(occ.value), occ.value)
         verdict = self._verdicts.get(key) if cacheable else None
         if verdict is None:
-            verdict = self._verdict(rule, occ)
+            verdict = self._verdict(rule, occ, session)
             if cacheable:
                 if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
                     self._verdicts.clear()
@@ -146,7 +180,7 @@ class Validator:
         elif not verdict:
             yield Issue(c.severity, "invariant", occ.location, c.message, c.key)
 
-    def _verdict(self, rule: _Rule, occ: Occurrence) -> bool | str:
+    def _verdict(self, rule: _Rule, occ: Occurrence, session: Session) -> bool | str:
         """True or False, or the text of the evaluation error."""
         assert rule.compiled is not None
         try:
@@ -155,9 +189,14 @@ class Validator:
                 resource=occ.resource,
                 root_resource=occ.root_resource,
                 focus_extension=occ.extension,
+                session=session,
             )
+        except EvaluationTimeout:
+            raise _OutOfTime(rule.constraint.key) from None
         except FhirPathEvaluationError as err:
             return str(err)
+        except RecursionError:
+            return "expression too deeply nested"
         return passes(result)
 
     # -- compiled rules, cached per (type, element, concrete type) ------------------------
@@ -206,7 +245,22 @@ class Validator:
             )
         compiled = self._compiled.get((constraint.expression, focus_type))
         if compiled is None:
-            compiled = self._evaluator.compile(constraint.expression, focus_type)
+            try:
+                compiled = self._evaluator.compile(constraint.expression, focus_type)
+            except (ValueError, RecursionError) as error:
+                # Definitions are checked when they load; these come from elsewhere (a
+                # model built in code): the constraint is reported, validation goes on.
+                reason = (
+                    "expression too deeply nested"
+                    if isinstance(error, RecursionError)
+                    else str(error).splitlines()[0]
+                )
+                return _Rule(
+                    constraint,
+                    None,
+                    f"Constraint {constraint.key} not evaluated: its expression cannot be "
+                    f"compiled: {reason}",
+                )
             self._compiled[(constraint.expression, focus_type)] = compiled
         focus_only = "%" not in constraint.expression and not functions & _LOOKS_ELSEWHERE
         return _Rule(constraint, compiled, focus_only=focus_only)
@@ -215,6 +269,26 @@ class Validator:
         if code not in self._primitive_rules:
             self._primitive_rules[code] = primitive_rule(self.definitions, code)
         return self._primitive_rules[code]
+
+
+class _OutOfTime(Exception):
+    """The time budget ran out while constraint ``key`` was being evaluated."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+
+def _too_costly(budget: float | None, location: str, key: str | None) -> Issue:
+    running = f"constraint {key} on {location}" if key else f"the checks of {location}"
+    return Issue(
+        "fatal",
+        "too-costly",
+        location,
+        f"Validation stopped: the time budget of {budget:g} s for this resource ran out "
+        f"while evaluating {running}; it and every element after it were not checked",
+        key,
+    )
 
 
 def _type_of_inline(sd: StructureDefinition, element: ElementDefinition) -> str | None:
