@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from engine.io.inputs import STDIN, expand, read
 from engine.io.progress import Progress
 from engine.model import DefinitionError
 from engine.rules.sources import DefinitionsSource
+from engine.validation.validator import DEFAULT_TIME_BUDGET
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -61,9 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        with _sigterm_as_exception():
+            return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except _Terminated:
+        return 143
     except BrokenProcessPool as error:
         print(f"error: the --jobs worker processes failed: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -72,6 +79,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ended by SIGPIPE, as Unix tools do; no verdict was reached.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: raised in the main thread so that cleanup runs (the ``--jobs``
+    workers are stopped) before the process ends."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,6 +146,15 @@ def _parser() -> argparse.ArgumentParser:
         help="validate in N processes (output is the same, in input order); "
         "a progress bar shows on standard error when it is a terminal",
     )
+    validate.add_argument(
+        "--time-budget",
+        metavar="SECONDS",
+        type=_budget,
+        default=DEFAULT_TIME_BUDGET,
+        help="the most time one resource may take (default: %(default)g); past it, its "
+        "validation stops with a fatal 'too-costly' issue naming what was not checked. "
+        "0 for no limit",
+    )
     validate.set_defaults(func=_validate)
     add_rules_subcommand(commands)
     return parser
@@ -131,6 +168,18 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return value
+
+
+def _budget(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds (0: no limit), got {text!r}"
+        )
+    return value or None
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -150,7 +199,9 @@ def _validate(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, _total_size(args.inputs) if sys.stderr.isatty() else None)
     output = make_output(args.format, sys.stdout)
     unreadable = invalid = False
-    results = check_all(read(args.inputs), source, args.jobs, loaded=definitions)
+    results = check_all(
+        read(args.inputs), source, args.jobs, loaded=definitions, time_budget=args.time_budget
+    )
     shared_terminal = sys.stdout.isatty()
     try:
         for result in results:

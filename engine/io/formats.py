@@ -19,14 +19,21 @@ source in the standard ``operationoutcome-file`` extension.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
 from engine.io.batch import Result
+from engine.validation.report import Issue, Report
 
 FORMATS = ("text", "json", "outcome")
+
+# JSON text may hold lone surrogates ("\ud800"), which no UTF-8 stream can carry: they
+# are written as the JSON escape they came from, in every format.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 FILE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-file"
 
 
@@ -39,12 +46,54 @@ class Output(Protocol):
 
 
 def make_output(name: str, stream: TextIO) -> Output:
-    """The output for a format name in :data:`FORMATS`."""
+    """The output for a format name in :data:`FORMATS`.
+
+    Whatever it is given, it writes valid UTF-8 (lone surrogates escaped as ``\\ud800``),
+    and a result it cannot write is replaced by one ``fatal`` issue saying so, so that
+    the results after it are still written.
+    """
+    output: Output
     if name == "json":
-        return JsonOutput(stream)
-    if name == "outcome":
-        return OutcomeOutput(stream)
-    return TextOutput(stream)
+        output = JsonOutput(stream)
+    elif name == "outcome":
+        output = OutcomeOutput(stream)
+    else:
+        output = TextOutput(stream)
+    return _Guarded(output)
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its JSON escape.
+
+    >>> escape_surrogates("a\\ud800b")
+    'a\\\\ud800b'
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+class _Guarded:
+    """Writes through another output; a result that raises is reported instead."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+
+    def write(self, result: Result) -> None:
+        try:
+            self._output.write(result)
+        except OSError:
+            raise  # the stream itself failed (a closed pipe): nothing more can be written
+        except Exception as error:  # noqa: BLE001 - one bad report must not end the run
+            issue = Issue(
+                "fatal",
+                "exception",
+                "(resource)",
+                f"the report on this resource could not be written: {error!r}",
+            )
+            report = Report(issues=(issue,))
+            self._output.write(dataclasses.replace(result, report=report))
+
+    def close(self) -> None:
+        self._output.close()
 
 
 def _plural(count: int, word: str) -> str:
@@ -97,13 +146,13 @@ class TextOutput:
         if not report.issues:
             return
         name = "/".join(p for p in (report.resource_type, report.resource_id) if p)
-        self.stream.write(f"-- {result.source}{' ' + name if name else ''}\n")
-        for issue in report.sorted_issues():
-            self.stream.write(f"{issue}\n")
+        lines = [f"-- {result.source}{' ' + name if name else ''}"]
+        lines.extend(str(issue) for issue in report.sorted_issues())
+        self.stream.write(escape_surrogates("\n".join(lines) + "\n"))
 
     def _end_file(self) -> None:
         if self.file is not None:
-            self.stream.write(f"== {self.file}: {self.current}\n")
+            self.stream.write(escape_surrogates(f"== {self.file}: {self.current}\n"))
             self.total.merge(self.current)
             self.current = _Tally()
 
@@ -121,7 +170,7 @@ class JsonOutput:
 
     def write(self, result: Result) -> None:
         line: dict[str, Any] = {"source": result.source, **result.report.to_dict()}
-        self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.stream.write(escape_surrogates(json.dumps(line, ensure_ascii=False)) + "\n")
 
     def close(self) -> None:
         self.stream.flush()
@@ -138,7 +187,7 @@ class OutcomeOutput:
         source = {"url": FILE_EXTENSION, "valueString": result.source}
         for issue in outcome.get("issue", []):
             issue["extension"] = [source, *issue.get("extension", [])]
-        self.stream.write(json.dumps(outcome, ensure_ascii=False) + "\n")
+        self.stream.write(escape_surrogates(json.dumps(outcome, ensure_ascii=False)) + "\n")
 
     def close(self) -> None:
         self.stream.flush()
