@@ -28,6 +28,7 @@ import lark
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from engine.fhirpath.lint import expression_problems
+from engine.fhirpath.private_cache import lark_cache
 from engine.fhirpath.regex import PatternError, compile_pattern
 from engine.fhirpath.syntax import FhirPathSyntaxError
 from engine.fhirpath.syntax import parse as parse_fhirpath
@@ -79,8 +80,10 @@ _PARSER = lark.Lark(
     lexer="contextual",
     start=_STARTS,
     # Building the LALR tables takes about a second; lark keeps them in a cache file
-    # keyed by the grammar's hash, so later start-ups load them instead.
-    cache=True,
+    # (checked against the grammar's hash, rebuilt when it does not load), so later
+    # start-ups load them instead. The file is a pickle: it is kept only in the user's
+    # private folder, never in the shared temporary one (lark's default).
+    cache=lark_cache("fields.lark"),
 )
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from engine.fhirpath.private_cache import lark_cache
+
 __all__ = ["MAX_NESTING", "FhirPathSyntaxError", "is_valid", "parse"]
 
 #: The deepest nesting accepted, counting both the parse tree (a chain of 100 ``or``
@@ -43,8 +45,10 @@ _PARSER = lark.Lark(
     propagate_positions=False,
     maybe_placeholders=False,
     # Building the LALR tables takes about a second; lark keeps them in a cache file
-    # keyed by the grammar's hash, so later start-ups load them instead.
-    cache=True,
+    # (checked against the grammar's hash, rebuilt when it does not load), so later
+    # start-ups load them instead. The file is a pickle: it is kept only in the user's
+    # private folder, never in the shared temporary one (lark's default).
+    cache=lark_cache("grammar.lark"),
 )
 
 _OPERATORS = frozenset(

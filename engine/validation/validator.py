@@ -233,6 +233,24 @@ class Validator:
         return unique
 
     def _rule(self, constraint: Constraint, focus_type: str) -> _Rule:
+        try:
+            return self._compiled_rule(constraint, focus_type)
+        except (ValueError, RecursionError) as error:
+            # Loaded definitions were checked when they loaded; these come from elsewhere
+            # (a model built in code): the constraint is reported, validation goes on.
+            reason = (
+                "expression too deeply nested"
+                if isinstance(error, RecursionError)
+                else str(error).splitlines()[0]
+            )
+            return _Rule(
+                constraint,
+                None,
+                f"Constraint {constraint.key} not evaluated: its expression cannot be "
+                f"compiled: {reason}",
+            )
+
+    def _compiled_rule(self, constraint: Constraint, focus_type: str) -> _Rule:
         functions = functions_used(constraint.expression)
         missing = sorted(functions - self._supported)
         if missing:
@@ -245,22 +263,7 @@ class Validator:
             )
         compiled = self._compiled.get((constraint.expression, focus_type))
         if compiled is None:
-            try:
-                compiled = self._evaluator.compile(constraint.expression, focus_type)
-            except (ValueError, RecursionError) as error:
-                # Definitions are checked when they load; these come from elsewhere (a
-                # model built in code): the constraint is reported, validation goes on.
-                reason = (
-                    "expression too deeply nested"
-                    if isinstance(error, RecursionError)
-                    else str(error).splitlines()[0]
-                )
-                return _Rule(
-                    constraint,
-                    None,
-                    f"Constraint {constraint.key} not evaluated: its expression cannot be "
-                    f"compiled: {reason}",
-                )
+            compiled = self._evaluator.compile(constraint.expression, focus_type)
             self._compiled[(constraint.expression, focus_type)] = compiled
         focus_only = "%" not in constraint.expression and not functions & _LOOKS_ELSEWHERE
         return _Rule(constraint, compiled, focus_only=focus_only)
