@@ -1,0 +1,372 @@
+"""Hypothesis strategies over real FHIR R5 resources and over the definitions format.
+
+Resources come from the official R5 examples (the 74 vendored in
+``tests/fixtures/r5-examples``; all 2,822 of the package in a long run). Two kinds of
+change are drawn:
+
+- hostile mutations (:func:`hostile_mutation`): any value replaced by any JSON, keys
+  removed or added, arrays and objects swapped, deep nesting, lone surrogates, impossible
+  dates… for properties that must hold whatever the input (no exception, bounded time);
+- invalidating mutations (:func:`invalidating_mutation`), each known from FHIR to make
+  any resource invalid: a required element removed, a primitive given the wrong JSON
+  type, an integer below its type's range (``positiveInt``, ``unsignedInt``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+import engine
+from engine.validation.walker import Occurrence, Walker
+from tests.conftest import ROOT
+from tests.fuzz.conftest import LONG
+
+VENDORED = ROOT / "tests" / "fixtures" / "r5-examples"
+
+JsonPath = tuple[str | int, ...]
+
+
+@functools.cache
+def corpus() -> tuple[tuple[str, bytes], ...]:
+    """``(name, JSON bytes)`` of the official examples the run draws from."""
+    if LONG:
+        sys.path.insert(0, str(ROOT / "tools"))
+        import fhir_packages  # type: ignore[import-not-found]
+
+        return tuple(
+            (name, data) for name, data in fhir_packages.examples() if name.endswith(".json")
+        )
+    return tuple((p.name, p.read_bytes()) for p in sorted(VENDORED.glob("*.json")))
+
+
+@functools.cache
+def parsed(name: str) -> dict[str, Any]:
+    return dict(json.loads(dict(corpus())[name]))
+
+
+def examples() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    """A fresh copy of one official example, with its name."""
+    return st.sampled_from([name for name, _ in corpus()]).map(
+        lambda name: (name, copy.deepcopy(parsed(name)))
+    )
+
+
+# ---- hostile values and mutations
+
+_ODD_STRINGS = [
+    "\ud800",
+    "a\udc00b",
+    "",
+    " ",
+    "2021-02-30",
+    "2021-03-01T10:00:00",
+    "2021-13-45T25:61:61+15:00",
+    "<div>x</div>",
+    '<div xmlns="http://www.w3.org/1999/xhtml"><script>x()</script></div>',
+    "(" * 200,
+    "a" * 5000,
+    "#",
+    "urn:oid:1.2.",
+    "Patient/",
+    "%resource",
+    "\x00",
+    "\u202e",
+]
+scalars = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(_ODD_STRINGS),
+    st.integers(),
+    st.sampled_from([2**31, -(2**31) - 1, 2**63, 10**400, 0, -1]),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+)
+keys = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        ["resourceType", "id", "extension", "contained", "value", "_value", "text", "div"]
+        + ["valueString", "valueQuantity", "reference", "url", "coding", "_id", "meta"]
+    ),
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@st.composite
+def deep_value(draw: st.DrawFn) -> Any:
+    """Nesting far beyond what FHIR data has."""
+    depth = draw(st.integers(50, 3000))
+    value: Any = draw(scalars)
+    for _ in range(depth):
+        value = [value] if draw(st.booleans()) else {draw(keys): value}
+    return value
+
+
+def nodes(value: Any) -> Iterator[tuple[JsonPath, Any]]:
+    """Every JSON node and its path, without recursion."""
+    stack: list[tuple[JsonPath, Any]] = [((), value)]
+    while stack:
+        path, node = stack.pop()
+        yield path, node
+        if isinstance(node, dict):
+            stack.extend(((*path, k), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(node))
+
+
+def get(value: Any, path: JsonPath) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+@st.composite
+def hostile_mutation(draw: st.DrawFn, resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` with one to four hostile changes."""
+    for _ in range(draw(st.integers(1, 4))):
+        paths = [path for path, _ in nodes(resource)]
+        path = draw(st.sampled_from(paths))
+        kind = draw(st.sampled_from(["replace", "delete", "add", "wrap", "deep", "retype"]))
+        if kind == "retype":
+            resource["resourceType"] = draw(
+                st.sampled_from(["Patient", "Bundle", "Resource", "Nope", "", "Element"])
+            )
+            continue
+        if not path:
+            continue
+        parent, step = get(resource, path[:-1]), path[-1]
+        if kind == "replace":
+            parent[step] = draw(json_values)
+        elif kind == "deep":
+            parent[step] = draw(deep_value())
+        elif kind == "delete":
+            del parent[step]
+        elif kind == "wrap":
+            parent[step] = (
+                [parent[step]] if not isinstance(parent[step], list) else {"x": parent[step]}
+            )
+        elif isinstance(parent, dict):
+            parent[draw(keys)] = draw(json_values)
+        else:
+            parent.append(draw(json_values))
+    return resource
+
+
+@st.composite
+def byte_mutation(draw: st.DrawFn, data: bytes) -> bytes:
+    """The text of a resource with a few bytes changed, cut or inserted."""
+    text = bytearray(data)
+    for _ in range(draw(st.integers(1, 6))):
+        position = draw(st.integers(0, len(text)))
+        kind = draw(st.sampled_from(["insert", "delete", "flip", "cut"]))
+        if kind == "insert":
+            insertion = draw(
+                st.sampled_from(
+                    [b"\\ud800", b"{", b"[", b'"', b"\r", b"\x00", b"\xff", b"<!DOCTYPE x>", b"\\"]
+                )
+                | st.binary(max_size=8)
+            )
+            text[position:position] = insertion
+        elif kind == "delete" and position < len(text):
+            del text[position : position + draw(st.integers(1, 20))]
+        elif kind == "flip" and position < len(text):
+            text[position] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "cut":
+            del text[position:]
+    return bytes(text)
+
+
+# ---- invalidating mutations
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    """One change known to make a resource invalid, and what FHIR rule it breaks."""
+
+    kind: str
+    path: JsonPath
+    detail: str
+
+
+def _element_keys(
+    definitions: engine.Definitions, occurrence: Occurrence
+) -> dict[str, tuple[engine.ElementDefinition, str | None]]:
+    """JSON property → (element, type code) for the content of a complex occurrence, as
+    FHIR JSON names them (choice elements by type: ``valueQuantity``)."""
+    if occurrence.type_code is not None and not occurrence.sd.children(occurrence.element):
+        type_sd = definitions.get(occurrence.type_code)
+        if type_sd is None:
+            return {}
+        children = definitions.children_of(type_sd, type_sd.root)
+    else:
+        children = definitions.children_of(occurrence.sd, occurrence.element)
+    found: dict[str, tuple[engine.ElementDefinition, str | None]] = {}
+    for name, (_, element) in children.items():
+        if element.is_choice:
+            stem = name.removesuffix("[x]")
+            for t in element.types:
+                found[stem + t.code[:1].upper() + t.code[1:]] = (element, t.code)
+        else:
+            found[name] = (element, element.types[0].code if len(element.types) == 1 else None)
+    return found
+
+
+def invalidations(definitions: engine.Definitions, resource: dict[str, Any]) -> list[Invalidation]:
+    """Every invalidating change the resource offers."""
+    walker = Walker(definitions)
+    by_id = {
+        id(item.value): item
+        for item in walker.walk(resource)
+        if isinstance(item, Occurrence) and isinstance(item.value, dict)
+    }
+    found: list[Invalidation] = []
+    for path, node in nodes(resource):
+        occurrence = by_id.get(id(node)) if isinstance(node, dict) else None
+        if occurrence is None:
+            continue
+        properties = _element_keys(definitions, occurrence)
+        required: dict[str, list[str]] = {}
+        for key in node:
+            name = key.removeprefix("_")
+            if name in properties:
+                element, type_code = properties[name]
+                if element.cardinality.min > 0:
+                    required.setdefault(element.name, []).append(key)
+                if key.startswith("_") or not walker.is_primitive(type_code):
+                    continue
+                for index, value in _primitive_values(node[key]):
+                    where = (*path, key) if index is None else (*path, key, index)
+                    found.append(Invalidation("wrong JSON type", where, f"{type_code} {value!r}"))
+                    if type_code in ("positiveInt", "unsignedInt") and isinstance(value, int):
+                        found.append(Invalidation("below range", where, type_code))
+        for json_keys in required.values():
+            found.append(Invalidation("required removed", path, ",".join(json_keys)))
+    return found
+
+
+def _primitive_values(value: Any) -> Iterator[tuple[int | None, Any]]:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if item is not None and not isinstance(item, dict | list):
+                yield index, item
+    elif value is not None and not isinstance(value, dict):
+        yield None, value
+
+
+def apply(resource: dict[str, Any], change: Invalidation) -> None:
+    """Make the change in place."""
+    if change.kind == "required removed":
+        parent = get(resource, change.path)
+        for key in change.detail.split(","):
+            del parent[key]
+        return
+    parent, step = get(resource, change.path[:-1]), change.path[-1]
+    value = parent[step]
+    if change.kind == "below range":
+        parent[step] = 0 if change.detail == "positiveInt" else -1
+    elif isinstance(value, bool):
+        parent[step] = "true" if value else "false"
+    elif isinstance(value, int | float):
+        parent[step] = str(value)
+    else:
+        parent[step] = 7
+
+
+# ---- the definitions format
+
+DEFINITION_FILES = sorted((ROOT / "definitions").glob("*.md"))
+_FIELD_VALUES = [
+    "0..1",
+    "1..*",
+    "2..1",
+    "1.." + "9" * 5000,
+    "[code](/code)",
+    "Reference([Patient](/Patient)",
+    "required:[x](/valueset-x)",
+    "maybe",
+    "true (Reason: )",
+    "k-1 | error | human | exist()",
+    "k-1 | error | human | a.matches('(a)\\\\1')",
+    "k-1 | eror | human | a.exists(); k-2 | error | h | b",
+    "k-1 | error | human | " + " or ".join(["a.exists()"] * 300),
+    "k-1 | error | human | " + "(" * 500 + "a" + ")" * 500,
+    "[A-Z",
+    "(a+)+$",
+    "x" * 3000,
+]
+
+
+@st.composite
+def definition_text(draw: st.DrawFn) -> tuple[str, str]:
+    """One real definitions file, edited: lines dropped, duplicated or swapped, field
+    values replaced, bytes inserted."""
+    path = draw(st.sampled_from(DEFINITION_FILES))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for _ in range(draw(st.integers(1, 5))):
+        index = draw(st.integers(0, len(lines) - 1))
+        kind = draw(st.sampled_from(["drop", "duplicate", "swap", "field", "text", "bytes"]))
+        if kind == "drop":
+            del lines[index]
+        elif kind == "duplicate":
+            lines.insert(index, lines[index])
+        elif kind == "swap":
+            other = draw(st.integers(0, len(lines) - 1))
+            lines[index], lines[other] = lines[other], lines[index]
+        elif kind == "field" and lines[index].startswith("**"):
+            head = lines[index].split(":**", 1)[0]
+            lines[index] = (
+                f"{head}:** {draw(st.sampled_from(_FIELD_VALUES) | st.text(max_size=30))}"
+            )
+        elif kind == "text":
+            lines[index] = draw(st.text(max_size=60))
+        else:
+            line = lines[index]
+            position = draw(st.integers(0, len(line)))
+            lines[index] = line[:position] + draw(st.text(max_size=5)) + line[position:]
+        if not lines:
+            lines = [""]
+    return path.name, "\n".join(lines)
+
+
+expressions = st.one_of(
+    st.text(alphabet="abc.()[]{}'\"|;,=<>!~+-*/%$` 01\\", max_size=60),
+    st.lists(
+        st.sampled_from(
+            [
+                "studyUid",
+                ".exists()",
+                ".where(",
+                ")",
+                " or ",
+                " and ",
+                "(",
+                "'x'",
+                ".matches(",
+                "'(a|aa)+$'",
+                ".exist()",
+                ".resolve()",
+                "%resource",
+                ".descendants()",
+                " | ",
+                "$this",
+                "1",
+                "@2021-02-30",
+                ".ofType(Quantity)",
+                ".not()",
+                "[0]",
+            ]
+        ),
+        max_size=30,
+    ).map("".join),
+)
