@@ -116,15 +116,28 @@ def test_the_time_budget_ends_a_pathological_resource(
     tmp_path: Path, definitions: engine.Definitions
 ) -> None:
     local = _local(tmp_path, definitions, EXPONENTIAL)
+    validator = engine.Validator(local, time_budget=2)
     with must_finish():
-        report = engine.Validator(local, time_budget=0.5).validate(_selection())
+        validator.validate(_selection())  # compiles every rule, which the budget counts
+        report = validator.validate(_selection())
     costly = [i for i in report.issues if i.code == "too-costly"]
     assert len(costly) == 1
     issue = costly[0]
     assert (issue.severity, issue.key, issue.location) == ("fatal", "acme-1", "ImagingSelection")
-    assert "time budget of 0.5 s" in issue.message
+    assert "time budget of 2 s" in issue.message
     assert "constraint acme-1 on ImagingSelection" in issue.message
     assert not report.valid
+
+
+def test_the_budget_grows_with_the_size_of_the_resource(
+    tmp_path: Path, definitions: engine.Definitions
+) -> None:
+    # A large Bundle needs the time its size needs; a small crafted resource does not.
+    local = _local(tmp_path, definitions, EXPONENTIAL)
+    with must_finish():
+        report = engine.Validator(local, time_budget=0.5).validate(_selection("x" * 3_000_000))
+    costly = [i for i in report.issues if i.code == "too-costly"]
+    assert len(costly) == 1 and "time budget of 1.5 s" in costly[0].message
 
 
 def test_a_resource_within_its_budget_is_unaffected(validator: engine.Validator) -> None:

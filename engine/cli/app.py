@@ -151,9 +151,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=_budget,
         default=DEFAULT_TIME_BUDGET,
-        help="the most time one resource may take (default: %(default)g); past it, its "
-        "validation stops with a fatal 'too-costly' issue naming what was not checked. "
-        "0 for no limit",
+        help="the most time one resource may take: SECONDS for up to 1 MB of JSON, as "
+        "many per MB beyond (default: %(default)g); past it, its validation stops with a "
+        "fatal 'too-costly' issue naming what was not checked. 0 for no limit",
     )
     validate.set_defaults(func=_validate)
     add_rules_subcommand(commands)

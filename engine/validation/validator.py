@@ -55,9 +55,10 @@ class _Rule:
     focus_only: bool = False
 
 
-#: Seconds one resource may take by default (``time_budget``): ten times what the
-#: slowest official R5 example needs on a small machine.
-DEFAULT_TIME_BUDGET = 60.0
+#: The default ``time_budget``: seconds per megabyte of a resource's JSON, and at least
+#: that many for any resource. The slowest official R5 examples (Bundles of 7 and 42 MB)
+#: need up to 16 s per megabyte on a loaded 2-core machine.
+DEFAULT_TIME_BUDGET = 30.0
 
 
 class Validator:
@@ -67,10 +68,13 @@ class Validator:
     Compiles each constraint expression once, on first use of the type that needs it,
     and is safe to reuse for any number of resources.
 
-    ``time_budget`` bounds the seconds spent on one resource (``None``: no bound). When
-    it runs out, validation of that resource ends with a ``fatal`` issue of code
-    ``too-costly`` that names the constraint and the element it had reached: what came
-    after was not evaluated, so the resource is not reported valid.
+    ``time_budget`` bounds the time spent on one resource (``None``: no bound): that many
+    seconds for a resource of up to one megabyte of JSON, and as many for each megabyte
+    of a larger one, so that a large Bundle gets the time its size needs while a small
+    resource crafted to be slow is stopped early. When it runs out, validation of that
+    resource ends with a ``fatal`` issue of code ``too-costly`` that names the constraint
+    and the element it had reached: what came after was not evaluated, so the resource
+    is not reported valid.
     """
 
     def __init__(
@@ -114,8 +118,11 @@ class Validator:
         server…) are reported once per resource, at the end, as information.
         """
         not_evaluated: dict[str, tuple[str, str]] = {}
+        start = time.monotonic()
         budget = self.time_budget
-        session = Session(deadline=None if budget is None else time.monotonic() + budget)
+        if budget is not None:
+            budget *= max(1.0, _megabytes(resource))
+        session = Session(deadline=None if budget is None else start + budget)
         for item in self._walker.walk(resource):
             if isinstance(item, Issue):
                 yield item
@@ -274,6 +281,25 @@ class Validator:
         return self._primitive_rules[code]
 
 
+def _megabytes(value: Any) -> float:
+    """About how many megabytes ``value`` takes as JSON (iterative: any depth)."""
+    size = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            size += 2 + 4 * len(item) + sum(len(key) for key in item if isinstance(key, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            size += 2 + len(item)
+            stack.extend(item)
+        elif isinstance(item, str):
+            size += len(item) + 2
+        else:
+            size += 8
+    return size / 1_000_000
+
+
 class _OutOfTime(Exception):
     """The time budget ran out while constraint ``key`` was being evaluated."""
 
@@ -288,7 +314,7 @@ def _too_costly(budget: float | None, location: str, key: str | None) -> Issue:
         "fatal",
         "too-costly",
         location,
-        f"Validation stopped: the time budget of {budget:g} s for this resource ran out "
+        f"Validation stopped: the time budget of {budget:.3g} s for this resource ran out "
         f"while evaluating {running}; it and every element after it were not checked",
         key,
     )
