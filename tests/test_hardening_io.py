@@ -117,6 +117,15 @@ def test_a_fifo_named_on_the_command_line_is_read_as_a_stream(tmp_path: Path) ->
     assert [item.source for item in found] == [f"{fifo}:1", f"{fifo}:2"]
 
 
+def test_a_device_named_on_the_command_line_is_read_as_a_stream(
+    definitions: engine.Definitions,
+) -> None:
+    found = list(read(["/dev/null"]))
+    assert [(item.source, item.data) for item in found] == [("/dev/null", b"")]  # type: ignore[union-attr]
+    result = Checker(definitions)(found[0])  # type: ignore[arg-type]
+    assert [(i.severity, i.code) for i in result.report.issues] == [("fatal", "structure")]
+
+
 def test_a_socket_named_on_the_command_line_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     server = socket.socket(socket.AF_UNIX)
