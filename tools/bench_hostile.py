@@ -3,6 +3,7 @@
     python tools/bench_hostile.py                         # 200 and 400 contained resources
     python tools/bench_hostile.py --contained 1000        # the issue's target: under 2 s
     python tools/bench_hostile.py --contained 200 --evaluator fhirpathpy
+    python tools/bench_hostile.py --contained 1000 --time-budget 30   # stopped at 30 s
 
 A valid Patient holds N contained Practitioners, each referenced from
 ``Patient.generalPractitioner``. Nothing about it is wrong, but dom-3 (every contained
@@ -55,8 +56,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contained", type=int, nargs="+", default=[200, 400])
     parser.add_argument("--evaluator", choices=EVALUATORS, default=DEFAULT_EVALUATOR)
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="validate with this time budget (default: none), to see it stop a resource",
+    )
     args = parser.parse_args(argv)
-    validator = engine.Validator(evaluator=args.evaluator, time_budget=None)
+    validator = engine.Validator(evaluator=args.evaluator, time_budget=args.time_budget)
     expected = verdict(validator.validate(patient(2)))
     print(f"evaluator {args.evaluator}; verdict with 2 contained: {expected}")
     status = 0
@@ -70,7 +78,8 @@ def main(argv: list[str]) -> int:
         status |= not same
         print(
             f"{count:>6} contained  {size / 1000:>7.1f} KB  {seconds:>8.2f} s  "
-            f"valid={report.valid}  {'same verdict' if same else 'DIFFERENT VERDICT'}",
+            f"valid={report.valid}  {'same verdict' if same else 'DIFFERENT VERDICT'}"
+            + "".join(f"\n        {i}" for i in report.issues if i.code == "too-costly"),
             flush=True,
         )
     return status
