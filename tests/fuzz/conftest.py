@@ -11,6 +11,9 @@ the default one from the 74 vendored in ``tests/fixtures/r5-examples``.
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hypothesis import HealthCheck, settings
 
@@ -41,3 +44,21 @@ def examples(default: int) -> int:
 
 
 PROFILE = "fuzz-long" if LONG else "fuzz-ci"
+
+
+#: A hang guard for one case (a backtracking regex never ends), not a timing.
+HANG_GUARD = 60
+
+
+@contextmanager
+def must_finish() -> Iterator[None]:
+    def hang(signum: int, frame: object) -> None:
+        raise AssertionError(f"still running after {HANG_GUARD} s: it hangs")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(HANG_GUARD)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -142,7 +142,9 @@ def hostile_mutation(draw: st.DrawFn, resource: dict[str, Any]) -> dict[str, Any
     for _ in range(draw(st.integers(1, 4))):
         paths = [path for path, _ in nodes(resource)]
         path = draw(st.sampled_from(paths))
-        kind = draw(st.sampled_from(["replace", "delete", "add", "wrap", "deep", "retype"]))
+        kind = draw(
+            st.sampled_from(["replace", "delete", "add", "wrap", "deep", "retype", "surrogate"])
+        )
         if kind == "retype":
             resource["resourceType"] = draw(
                 st.sampled_from(["Patient", "Bundle", "Resource", "Nope", "", "Element"])
@@ -151,7 +153,14 @@ def hostile_mutation(draw: st.DrawFn, resource: dict[str, Any]) -> dict[str, Any
         if not path:
             continue
         parent, step = get(resource, path[:-1]), path[-1]
-        if kind == "replace":
+        if kind == "surrogate":
+            # A lone surrogate inside a string (JSON allows "\ud800"; UTF-8 cannot carry it).
+            strings = [p for p, v in nodes(resource) if p and isinstance(v, str)]
+            if strings:
+                where = draw(st.sampled_from(strings))
+                holder = get(resource, where[:-1])
+                holder[where[-1]] += draw(st.sampled_from(["\ud800", "\udfff"]))
+        elif kind == "replace":
             parent[step] = draw(json_values)
         elif kind == "deep":
             parent[step] = draw(deep_value())
@@ -342,6 +351,56 @@ def definition_text(draw: st.DrawFn) -> tuple[str, str]:
         if not lines:
             lines = [""]
     return path.name, "\n".join(lines)
+
+
+#: Field values each known to be wrong, by field: a loader that accepts one lets a
+#: mistake pass silently, one that raises anything but DefinitionError crashes.
+BAD_FIELDS: dict[str, list[str]] = {
+    "Cardinality": ["2..1", "1.." + "9" * 5000, "0..99999999999", "1", "*..1"],
+    "Regex": ["[A-Z", "(a)\\1", "a(?=b)", "(?<x>a)\\k<x>"],
+    "Type": ["Reference([Patient](/Patient)", "[a](/b)", "See [X](X)"],
+    "Binding": ["required:", "sometimes:[x](/valueset-x)"],
+}
+BAD_EXPRESSIONS = [
+    "id.exist()",
+    "id.exists(",
+    "id.matches('(a)\\\\1')",
+    "id.matches('[0-9')",
+    " or ".join(["id.exists()"] * 300),
+    "(" * 500 + "id.exists()" + ")" * 500,
+    "id.where(" * 120 + "true" + ")" * 120,
+]
+
+
+@st.composite
+def bad_definition_edit(draw: st.DrawFn) -> tuple[str, str, int, str]:
+    """A real definitions file with one field given a value known to be wrong:
+    ``(file name, text, line of the field, what was done)``. For a Constraints field,
+    the first constraint's expression is broken: it must be reported, not absorb the
+    next constraint."""
+    path = draw(st.sampled_from(DEFINITION_FILES))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    fields = [
+        (i, line.split(":**", 1)[0][2:])
+        for i, line in enumerate(lines)
+        if line.startswith("**") and line.split(":**", 1)[0][2:] in {*BAD_FIELDS, "Constraints"}
+    ]
+    index, field = draw(st.sampled_from(fields))
+    if field == "Constraints":
+        key, severity, rest = lines[index].split(" | ", 2)
+        human = rest.split(" | ", 1)[0]
+        bad = draw(st.sampled_from(BAD_EXPRESSIONS))
+        tail = lines[index][len(key) + len(severity) + len(human) + 9 :]
+        following = tail.split("; ", 1)[1] if "; " in tail else ""
+        lines[index] = f"{key} | {severity} | {human} | {bad}" + (
+            f"; {following}" if following else ""
+        )
+        done = f"constraint {key.split()[-1]}: {bad[:40]}"
+    else:
+        bad = draw(st.sampled_from(BAD_FIELDS[field]))
+        lines[index] = f"**{field}:** {bad}"
+        done = f"{field}: {bad[:40]}"
+    return path.name, "\n".join(lines), index + 1, done
 
 
 expressions = st.one_of(
