@@ -5,10 +5,12 @@ from __future__ import annotations
 import string
 
 import pytest
+import re2
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.fhirpath.regex import PatternError, compile_pattern
 from engine.model import (
     Binding,
     Cardinality,
@@ -51,6 +53,16 @@ def essentials(sd: StructureDefinition) -> tuple[object, ...]:
 
 # Text with everything YAML treats specially: indicators, quotes, ": ", " #", "|", ";",
 # backslashes, unicode, line breaks, and words YAML would read as booleans or numbers.
+def _as_pattern(text: str) -> str:
+    """``text`` if it compiles as a regular expression, else ``text`` quoted so it does:
+    rule files refuse a regex that does not compile."""
+    try:
+        compile_pattern(text)
+    except PatternError:
+        return re2.escape(text)
+    return text
+
+
 _awkward = st.one_of(
     st.text(
         alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
@@ -113,7 +125,7 @@ def structure_definitions(draw: st.DrawFn) -> StructureDefinition:
                 binding=draw(st.one_of(st.none(), _binding)),
                 constraints=constraints,
                 content_reference=draw(st.one_of(st.none(), st.just(f"#{type_name}"))),
-                regex=draw(st.one_of(st.none(), _awkward.filter(bool))),
+                regex=draw(st.one_of(st.none(), _awkward.filter(bool).map(_as_pattern))),
                 is_modifier=draw(st.one_of(st.none(), st.booleans())),
             )
         )

@@ -123,7 +123,7 @@ def test_command_line_from_the_wheel(installed: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == [
         "-- selection.xml ImagingSelection/example-mg-image-selection",
-        "Warning @ ImagingSelection: Constraint failed: dom-6: "
+        "Warning @ ImagingSelection (line 2, col 1): Constraint failed: dom-6: "
         "'A resource should have narrative for robust management'",
         "== selection.xml: 1 resource, 1 valid, 0 invalid; 0 errors, 1 warning, 0 notes",
         "== Total: 1 file, 1 resource, 1 valid, 0 invalid; 0 errors, 1 warning, 0 notes",

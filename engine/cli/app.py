@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +28,7 @@ from engine.io.inputs import STDIN, expand, read
 from engine.io.progress import Progress
 from engine.model import DefinitionError
 from engine.rules.sources import DefinitionsSource
+from engine.validation.validator import DEFAULT_TIME_BUDGET
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -71,9 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        with _sigterm_as_exception():
+            return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except _Terminated:
+        return 143
     except BrokenProcessPool as error:
         print(f"error: the --jobs worker processes failed: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -82,6 +89,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ended by SIGPIPE, as Unix tools do; no verdict was reached.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: raised in the main thread so that cleanup runs (the ``--jobs``
+    workers are stopped) before the process ends."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -149,6 +177,15 @@ def _parser() -> argparse.ArgumentParser:
         help="end with a table of issue counts by rule (constraint key, or issue code) and "
         "resource type (on standard error for json and outcome)",
     )
+    validate.add_argument(
+        "--time-budget",
+        metavar="SECONDS",
+        type=_budget,
+        default=DEFAULT_TIME_BUDGET,
+        help="the most time one resource may take: SECONDS for up to 1 MB of JSON, as "
+        "many per MB beyond (default: %(default)g); past it, its validation stops with a "
+        "fatal 'too-costly' issue naming what was not checked. 0 for no limit",
+    )
     validate.set_defaults(func=_validate)
     add_rules_subcommand(commands)
     return parser
@@ -173,6 +210,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _budget(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds (0: no limit), got {text!r}"
+        )
+    return value or None
+
+
 def _validate(args: argparse.Namespace) -> int:
     if args.inputs.count(STDIN) > 1:
         print("error: standard input (-) can be read only once", file=sys.stderr)
@@ -191,7 +240,9 @@ def _validate(args: argparse.Namespace) -> int:
     options = Options(args.min_severity, args.quiet, args.summary)
     output = make_output(args.format, sys.stdout, options, sys.stderr, definitions)
     unreadable = invalid = False
-    results = check_all(read(args.inputs), source, args.jobs, loaded=definitions)
+    results = check_all(
+        read(args.inputs), source, args.jobs, loaded=definitions, time_budget=args.time_budget
+    )
     shared_terminal = sys.stdout.isatty()
     try:
         for result in results:

@@ -7,6 +7,7 @@ compiled rule files in ``DIR/rules/``) and after it (the edited markdown), and r
 for each constraint the change adds, removes or alters, the resources that now fail it
 and those that now pass it, with up to three examples and the locations concerned.
 
+    >>> from engine.rules.regenerate import regenerate
     >>> checked = regenerate(Path("definitions"), check=True)   # nothing changed here
     >>> print(impact(Path("definitions"), ["examples/imagingselection"], checked).text())
     Impact on 18 resources (before: the compiled rules; after: the markdown):

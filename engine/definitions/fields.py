@@ -27,6 +27,9 @@ from typing import cast
 import lark
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
+from engine.fhirpath.lint import expression_problems
+from engine.fhirpath.private_cache import lark_cache
+from engine.fhirpath.regex import PatternError, compile_pattern
 from engine.fhirpath.syntax import FhirPathSyntaxError
 from engine.fhirpath.syntax import parse as parse_fhirpath
 from engine.model import (
@@ -53,8 +56,12 @@ __all__ = [
     "parse_flag",
     "parse_mappings",
     "parse_modifier",
+    "parse_regex",
     "parse_types",
 ]
+
+#: The largest cardinality bound (FHIR's ``unsignedInt``).
+MAX_CARDINALITY = 2_147_483_647
 
 _STARTS = [
     "cardinality",
@@ -73,8 +80,10 @@ _PARSER = lark.Lark(
     lexer="contextual",
     start=_STARTS,
     # Building the LALR tables takes about a second; lark keeps them in a cache file
-    # keyed by the grammar's hash, so later start-ups load them instead.
-    cache=True,
+    # (checked against the grammar's hash, rebuilt when it does not load), so later
+    # start-ups load them instead. The file is a pickle: it is kept only in the user's
+    # private folder, never in the shared temporary one (lark's default).
+    cache=lark_cache("fields.lark"),
 )
 
 
@@ -95,6 +104,14 @@ def parse_cardinality(text: str, source: Source) -> Cardinality:
     """
     tree = _parse("cardinality", text, source, f"malformed cardinality '{text}'")
     low, high = (str(token) for token in tree.children)
+    for bound in (low, high):
+        # FHIR's min is an unsignedInt; a longer number is a typo (and one of thousands
+        # of digits would cost Python a quadratic conversion).
+        if bound != "*" and (len(bound) > 10 or int(bound) > MAX_CARDINALITY):
+            raise DefinitionError(
+                f"cardinality '{_shown(text)}': {_shown(bound)} is larger than {MAX_CARDINALITY}",
+                source,
+            )
     cardinality = Cardinality(int(low), None if high == "*" else int(high))
     if cardinality.max is not None and cardinality.min > cardinality.max:
         raise DefinitionError(f"cardinality '{text}': min is greater than max", source)
@@ -140,6 +157,23 @@ def parse_binding(text: str, source: Source) -> Binding:
         )
     name, link = _link(tree.children[1])
     return Binding(cast(BindingStrength, str(tree.children[0])), name, link)
+
+
+def parse_regex(text: str, source: Source) -> str:
+    """A primitive type's regular expression, checked by compiling it on the engine that
+    will run it (:func:`engine.fhirpath.regex.compile_pattern`).
+
+    >>> try:
+    ...     parse_regex("[0-9]+(", Source("X.md", 4))
+    ... except DefinitionError as error:
+    ...     print(error)
+    X.md:4: malformed Regex: regular expression '[0-9]+(': missing ): [0-9]+(
+    """
+    try:
+        compile_pattern(text)
+    except PatternError as error:
+        raise DefinitionError(f"malformed Regex: {error}", source) from None
+    return text
 
 
 def parse_flag(text: str, source: Source, field: str = "Summary") -> bool:
@@ -220,6 +254,14 @@ def parse_constraints(text: str, context: str, source: Source) -> tuple[Constrai
     A human text containing `` | `` followed by words that themselves read as FHIRPath
     (``a | b | c.exists()``) is genuinely ambiguous; the first reading wins.
 
+    No item can absorb the next: a ``; `` followed by something shaped like an item's
+    head (a word, `` | ``, a word, `` | ``) may stay inside an item only within a string
+    of its expression. So a malformed item is reported as such, never read as the human
+    text of a longer one (a syntax error in ``isl-1`` must not make it take ``isl-2``'s
+    expression). Each expression is then checked beyond its syntax
+    (:func:`engine.fhirpath.lint.expression_problems`: unknown functions, regular
+    expressions).
+
     Each constraint's ``context`` is ``context`` and its source is the line its item starts
     on (the ``**Constraints:**`` line unless the field spans several lines).
     """
@@ -231,16 +273,21 @@ def parse_constraints(text: str, context: str, source: Source) -> tuple[Constrai
     items = _segment(text, starts)
     if items is None:
         raise _constraints_error(text, context, source)
-    return tuple(
-        Constraint(key, severity, human, expression, context, _line_in(source, text, offset))
-        for offset, (key, severity, human, expression) in items
-    )
+    constraints = []
+    for offset, (key, severity, human, expression) in items:
+        item_source = _line_in(source, text, offset)
+        problems = expression_problems(expression)
+        if problems:
+            raise DefinitionError(f"constraint {key}: {problems[0]}", item_source)
+        constraints.append(Constraint(key, severity, human, expression, context, item_source))
+    return tuple(constraints)
 
 
 # ---- constraints
 
 
 _Item = tuple[str, Severity, str, str]
+_ITEM_HEAD = re.compile(r"; (?=[^ |;]+ \| [^ |;]+ \| )")
 
 
 def _segment(text: str, starts: list[int]) -> list[tuple[int, _Item]] | None:
@@ -271,11 +318,26 @@ def _split_item(text: str) -> _Item | None:
     except UnexpectedInput:
         return None
     key, severity, tail = (str(token) for token in tree.children)
+    heads = [match.start() for match in _ITEM_HEAD.finditer(tail)]
     for match in re.finditer(r" \| ", tail):
         human, expression = tail[: match.start()], tail[match.end() :]
         if human and _is_fhirpath(expression):
+            if heads and not _heads_in_strings(heads, match.end(), expression):
+                return None
             return key, cast(Severity, severity), human, expression
     return None
+
+
+def _heads_in_strings(heads: list[int], offset: int, expression: str) -> bool:
+    """True when every item head (offsets in the item's tail) lies inside a string
+    literal of the expression, which starts at ``offset`` in the tail."""
+    spans = [
+        (offset + (token.start_pos or 0), offset + (token.end_pos or 0))
+        for token in parse_fhirpath(expression).scan_values(
+            lambda value: isinstance(value, lark.Token) and value.type == "STRING"
+        )
+    ]
+    return all(any(start < head < end for start, end in spans) for head in heads)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -397,6 +459,10 @@ def _is_parsed(start: str, text: str) -> bool:
     except UnexpectedInput:
         return False
     return True
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def _link(tree: lark.Tree) -> tuple[str, str]:

@@ -42,7 +42,8 @@ Conditions       constraint keys: ``isl-1, isl-2``
 Cardinality      ``0..1``, ``1..*`` (required)
 Type             see :func:`engine.definitions.fields.parse_types`; ``See [X.y](#X.y)`` for an
                  element defined by another one (FHIR ``contentReference``)
-Regex            the regular expression of a primitive type's value, to the end of the line
+Regex            the regular expression of a primitive type's value, to the end of the line;
+                 it must compile on RE2 (:mod:`engine.fhirpath.regex`)
 Binding          ``required:[name](/valueset-name)``
 Summary          ``true`` / ``false``
 Is Modifier      ``false``, ``true`` or ``true (Reason: …)``
@@ -84,6 +85,7 @@ from engine.definitions.fields import (
     parse_flag,
     parse_mappings,
     parse_modifier,
+    parse_regex,
     parse_types,
 )
 from engine.fhirpath.analysis import unknown_elements
@@ -566,7 +568,6 @@ _TEXT_FIELDS = {
     "Definition": "definition",
     "Comments": "comments",
     "Requirements": "requirements",
-    "Regex": "regex",
 }
 
 
@@ -582,6 +583,8 @@ def _field_values(name: str, text: str, source: Source, path: str) -> Mapping[st
         if isinstance(types, ContentReference):
             return {"content_reference": types.path}
         return {"types": types}
+    if name == "Regex":
+        return {"regex": parse_regex(text, source)}
     if name == "Binding":
         return {"binding": parse_binding(text, source)}
     if name == "Summary":

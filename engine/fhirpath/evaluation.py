@@ -11,7 +11,7 @@ the validator, the tests and the tools can switch between them.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,11 +50,16 @@ class Session:
 
     memo: dict[Any, Any] = field(default_factory=dict)
     deadline: float | None = None
+    #: Asked once the deadline has passed: a later deadline, or ``None`` (time is up).
+    extend: Callable[[], float | None] | None = None
 
     def check_time(self, expression: str = "") -> None:
         """Raise :class:`EvaluationTimeout` once the deadline has passed."""
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise EvaluationTimeout("the time budget for this resource ran out", expression)
+            later = self.extend() if self.extend is not None else None
+            if later is None or time.monotonic() > later:
+                raise EvaluationTimeout("the time budget for this resource ran out", expression)
+            self.deadline = later
 
 
 class CompiledExpression(Protocol):

@@ -27,7 +27,15 @@ from pathlib import Path
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-__all__ = ["FhirPathSyntaxError", "is_valid", "parse"]
+from engine.fhirpath.private_cache import lark_cache
+
+__all__ = ["MAX_NESTING", "FhirPathSyntaxError", "is_valid", "parse"]
+
+#: The deepest nesting accepted, counting both the parse tree (a chain of 100 ``or``
+#: nests 100 deep) and brackets. The published R5 constraints nest at most 19 deep;
+#: evaluators recurse on the nesting, and past a few hundred levels Python's recursion
+#: limit would end validation with a crash instead of a message.
+MAX_NESTING = 100
 
 # Tokens keep their positions; tree positions and placeholders would only slow parsing.
 _PARSER = lark.Lark(
@@ -37,8 +45,10 @@ _PARSER = lark.Lark(
     propagate_positions=False,
     maybe_placeholders=False,
     # Building the LALR tables takes about a second; lark keeps them in a cache file
-    # keyed by the grammar's hash, so later start-ups load them instead.
-    cache=True,
+    # (checked against the grammar's hash, rebuilt when it does not load), so later
+    # start-ups load them instead. The file is a pickle: it is kept only in the user's
+    # private folder, never in the shared temporary one (lark's default).
+    cache=lark_cache("grammar.lark"),
 )
 
 _OPERATORS = frozenset(
@@ -85,9 +95,18 @@ def parse(expression: str) -> lark.Tree:
     if not expression.strip():
         raise FhirPathSyntaxError("empty expression", expression, 1, 1)
     try:
-        return _PARSER.parse(expression)
+        tree = _PARSER.parse(expression)
     except UnexpectedInput as error:
         raise _syntax_error(expression, error) from None
+    depth = max(_tree_depth(tree), _bracket_depth(expression))
+    if depth > MAX_NESTING:
+        raise FhirPathSyntaxError(
+            f"expression nested too deeply ({depth} levels, at most {MAX_NESTING})",
+            expression,
+            1,
+            1,
+        )
+    return tree
 
 
 def is_valid(expression: str) -> bool:
@@ -101,6 +120,38 @@ def is_valid(expression: str) -> bool:
     except FhirPathSyntaxError:
         return False
     return True
+
+
+def _tree_depth(tree: lark.Tree) -> int:
+    # Iterative: measuring must not itself run into the recursion limit.
+    deepest = 0
+    stack: list[tuple[lark.Tree | lark.Token, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, lark.Tree):
+            stack.extend((child, depth + 1) for child in node.children)
+    return deepest
+
+
+_BRACKET_OR_SKIPPED = re.compile(
+    r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|`(?:\\.|[^`\\])*`|//[^\n]*|/\*.*?\*/|[()\[\]{}]",
+    re.DOTALL,
+)
+
+
+def _bracket_depth(expression: str) -> int:
+    """How deep brackets nest, outside strings and comments (the parse tree has no
+    node for a parenthesised term)."""
+    depth = deepest = 0
+    for match in _BRACKET_OR_SKIPPED.finditer(expression):
+        char = match.group()
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
 
 
 def _syntax_error(expression: str, error: UnexpectedInput) -> FhirPathSyntaxError:

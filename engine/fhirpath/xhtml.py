@@ -9,6 +9,13 @@ attribute lists are those of the HL7 Java validator (``XhtmlValidator``)::
     []
     >>> html_problems('<div xmlns="http://www.w3.org/1999/xhtml"><script>x()</script></div>')
     ["element 'script' is not allowed"]
+
+A narrative's value (``Narrative.div``, of type ``xhtml``) must moreover be one ``<div>``
+element in the XHTML namespace (FHIR R5, Narrative: "The XHTML content SHALL ... have a
+single root element div"); :func:`narrative_problems` checks that too::
+
+    >>> narrative_problems('<p>Hello</p>')
+    ["the narrative's root element must be a <div>, found <p>"]
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import html.entities
 import re
 import xml.etree.ElementTree as ET
 
-__all__ = ["html_problems"]
+__all__ = ["html_problems", "narrative_problems"]
 
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 _XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
@@ -167,6 +174,47 @@ def html_problems(text: str) -> list[str]:
     if not _has_content(root):
         problems.append("the narrative has no content")
     return problems
+
+
+def narrative_problems(text: str) -> list[str]:
+    """What makes ``text`` unacceptable as the value of ``Narrative.div``: it must be a
+    single ``<div xmlns="http://www.w3.org/1999/xhtml">`` element, whose content follows
+    :func:`html_problems`."""
+    root_problem = _root_problem(text)
+    return [root_problem] if root_problem else html_problems(text)
+
+
+def _root_problem(text: str) -> str | None:
+    if re.search(r"<!DOCTYPE", text, re.IGNORECASE):
+        return None  # html_problems says why
+    try:
+        root = ET.fromstring(_ENTITY.sub(_numeric_entity, text.strip()))
+    except ET.ParseError:
+        if not text.lstrip().startswith("<"):
+            return "the narrative must be a <div> element, found text"
+        if _is_well_formed_fragment(text):
+            return "the narrative must be a single <div> element, with nothing around it"
+        return None  # malformed markup: html_problems says where
+    namespace, name = _split(root.tag)
+    if name != "div":
+        return f"the narrative's root element must be a <div>, found <{name}>"
+    if namespace != XHTML_NAMESPACE:
+        found = f"'{namespace}'" if namespace else "no namespace"
+        return (
+            f"the narrative's root element must be in the XHTML namespace "
+            f"('{XHTML_NAMESPACE}'), found {found}"
+        )
+    return None
+
+
+def _is_well_formed_fragment(text: str) -> bool:
+    """True when ``text`` is well-formed as mixed content (then what is wrong is the
+    root, not the markup, which :func:`html_problems` reports itself)."""
+    try:
+        ET.fromstring(f"<x>{_ENTITY.sub(_numeric_entity, text)}</x>")
+    except ET.ParseError:
+        return False
+    return True
 
 
 def _numeric_entity(match: re.Match[str]) -> str:

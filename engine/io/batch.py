@@ -18,6 +18,10 @@ reads bytes. Results come back in input order whatever the number of processes, 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,7 +33,7 @@ from engine.io.positions import resource_type_at, with_positions
 from engine.model import Definitions
 from engine.rules.sources import DefinitionsSource
 from engine.validation.report import Issue, Report
-from engine.validation.validator import Validator
+from engine.validation.validator import DEFAULT_TIME_BUDGET, Validator
 
 #: Resources sent to a worker at a time: large enough to amortize the inter-process
 #: round trip, small enough to keep every worker busy until the end.
@@ -59,16 +63,24 @@ class Checker:
 
     Never raises for bad input: malformed text becomes a report with one ``fatal``
     issue (code ``structure``), an unreadable input one with code ``processing``, and
-    a failure inside the validator (a bug) one with code ``exception`` that names it.
+    a failure inside the reader or the validator (a bug) one with code ``exception``
+    that names it.
 
     With ``positions`` (the default), each issue of a resource that has issues gets the
     line and column of its element in the text (:mod:`engine.io.positions`), read after
-    validation: resources without issues cost nothing more.
+    validation: resources without issues cost nothing more. ``time_budget`` is the seconds
+    one resource may take (:class:`~engine.validation.validator.Validator`).
     """
 
-    def __init__(self, definitions: Definitions, *, positions: bool = True) -> None:
+    def __init__(
+        self,
+        definitions: Definitions,
+        *,
+        positions: bool = True,
+        time_budget: float | None = DEFAULT_TIME_BUDGET,
+    ) -> None:
         self.definitions = definitions
-        self.validator = Validator(definitions)
+        self.validator = Validator(definitions, time_budget=time_budget)
         self.positions = positions
 
     def __call__(self, item: RawResource | Unreadable) -> Result:
@@ -81,11 +93,17 @@ class Checker:
             location = f"({e.position})" if e.position else "(document)"
             issue = Issue("fatal", "structure", location, e.message, None, e.line, e.column)
             return Result(item.source, item.file, Report(issues=(issue,)), len(item.data))
+        except Exception as e:  # noqa: BLE001 - one bad input must not end the run
+            issue = Issue("fatal", "exception", "(document)", f"reading failed: {e!r}")
+            return Result(item.source, item.file, Report(issues=(issue,)), len(item.data))
         try:
             report = self.validator.validate(resource)
         except Exception as e:  # noqa: BLE001 - one bad resource must not end the run
             issue = Issue("fatal", "exception", "(resource)", f"validation failed: {e!r}")
-            report = Report.of((issue,), resource)
+            try:
+                report = Report.of((issue,), resource)
+            except Exception:  # noqa: BLE001 - not even its type and id can be read
+                report = Report(issues=(issue,))
         if not report.issues:
             return Result(item.source, item.file, report, len(item.data))
         if self.positions:
@@ -109,25 +127,48 @@ def check_all(
     *,
     loaded: Definitions | None = None,
     positions: bool = True,
+    time_budget: float | None = DEFAULT_TIME_BUDGET,
 ) -> Iterator[Result]:
     """Check every item, in order, with ``jobs`` processes.
 
     Each worker loads ``definitions`` itself; ``loaded`` saves loading them again in
-    this process when ``jobs`` is 1. ``positions``: see :class:`Checker`.
+    this process when ``jobs`` is 1. ``positions`` and ``time_budget``: see :class:`Checker`.
     """
     if jobs <= 1:
-        checker = Checker(loaded if loaded is not None else definitions.load(), positions=positions)
+        definitions_ = loaded if loaded is not None else definitions.load()
+        checker = Checker(definitions_, positions=positions, time_budget=time_budget)
         yield from map(checker, items)
         return
-    yield from _parallel(items, definitions, jobs, positions)
+    yield from _parallel(items, definitions, jobs, positions, time_budget)
 
 
 _worker: Checker | None = None
 
 
-def _init_worker(definitions: DefinitionsSource, positions: bool) -> None:
+def _init_worker(
+    definitions: DefinitionsSource, positions: bool, time_budget: float | None
+) -> None:
     global _worker
-    _worker = Checker(definitions.load(), positions=positions)
+    # The parent decides what an interrupt means (a terminal's Ctrl-C reaches the whole
+    # process group): workers ignore it and end when told, or when the parent is gone.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent()
+    _worker = Checker(definitions.load(), positions=positions, time_budget=time_budget)
+
+
+def _end_with_parent() -> None:
+    """End this worker as soon as its parent process ends, however it ends (SIGTERM,
+    SIGKILL, a crash): the pool's queues would otherwise keep it waiting for ever."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def _check_batch(batch: list[RawResource | Unreadable]) -> list[Result]:
@@ -148,6 +189,7 @@ def _parallel(
     definitions: DefinitionsSource,
     jobs: int,
     positions: bool,
+    time_budget: float | None,
 ) -> Iterator[Result]:
     # A bounded window of batches in flight: input is read only as fast as it is
     # validated (a multi-gigabyte NDJSON file is never held whole), and results are
@@ -159,7 +201,10 @@ def _parallel(
     # executor raise BrokenProcessPool instead of being restarted forever.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(definitions, positions)
+        jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(definitions, positions, time_budget),
     ) as pool:
         try:
             for batch in _batches(items, CHUNK_SIZE):
@@ -168,6 +213,20 @@ def _parallel(
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
+        except BaseException:
+            # Interrupted, terminated, or the reader went away: the work in flight is
+            # not wanted, so the workers are stopped now rather than finishing it.
+            _stop_workers(pool)
+            raise
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    # The executor has no public way to stop running work; its worker processes are
+    # multiprocessing.Process objects, which do.
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -26,6 +26,7 @@ line, the ``--summary`` table) goes to the ``summary_stream`` (standard error) a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -33,8 +34,9 @@ from typing import Any, Protocol, TextIO
 
 from engine.io.batch import Result
 from engine.io.html_report import HtmlOutput
+from engine.io.text import escape_surrogates
 from engine.model import Definitions, Severity
-from engine.validation.report import Report
+from engine.validation.report import Issue, Report
 
 FORMATS = ("text", "json", "outcome", "html")
 #: The choices of ``--min-severity``, least severe last; ``fatal`` is always shown.
@@ -87,15 +89,47 @@ def make_output(
     ``summary_stream``, standard error for the command line; ``None`` means ``stream``
     for text and no summary for the others. ``definitions`` give the ``html`` page each
     constraint's text and expression.
+
+    Whatever it is given, it writes valid UTF-8 (lone surrogates escaped as ``\\ud800``),
+    and a result it cannot write is replaced by one ``fatal`` issue saying so, so that
+    the results after it are still written.
     """
     options = options or Options()
+    output: Output
     if name == "html":
-        return HtmlOutput(stream, definitions)
-    if name == "json":
-        return JsonOutput(stream, options, summary_stream)
-    if name == "outcome":
-        return OutcomeOutput(stream, options, summary_stream)
-    return TextOutput(stream, options)
+        output = HtmlOutput(stream, definitions)
+    elif name == "json":
+        output = JsonOutput(stream, options, summary_stream)
+    elif name == "outcome":
+        output = OutcomeOutput(stream, options, summary_stream)
+    else:
+        output = TextOutput(stream, options)
+    return _Guarded(output)
+
+
+class _Guarded:
+    """Writes through another output; a result that raises is reported instead."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+
+    def write(self, result: Result) -> None:
+        try:
+            self._output.write(result)
+        except OSError:
+            raise  # the stream itself failed (a closed pipe): nothing more can be written
+        except Exception as error:  # noqa: BLE001 - one bad report must not end the run
+            issue = Issue(
+                "fatal",
+                "exception",
+                "(resource)",
+                f"the report on this resource could not be written: {error!r}",
+            )
+            report = Report(issues=(issue,))
+            self._output.write(dataclasses.replace(result, report=report))
+
+    def close(self) -> None:
+        self._output.close()
 
 
 def _plural(count: int, word: str) -> str:
@@ -185,13 +219,13 @@ class TextOutput:
         if self.options.quiet or not report.issues:
             return
         name = "/".join(p for p in (report.resource_type, report.resource_id) if p)
-        self.stream.write(f"-- {result.source}{' ' + name if name else ''}\n")
-        for issue in report.sorted_issues():
-            self.stream.write(f"{issue}\n")
+        lines = [f"-- {result.source}{' ' + name if name else ''}"]
+        lines.extend(str(issue) for issue in report.sorted_issues())
+        self.stream.write(escape_surrogates("\n".join(lines) + "\n"))
 
     def _end_file(self) -> None:
         if self.file is not None:
-            self.stream.write(f"== {self.file}: {self.current}\n")
+            self.stream.write(escape_surrogates(f"== {self.file}: {self.current}\n"))
             self.total.merge(self.current)
             self.current = _Tally()
 
@@ -222,7 +256,8 @@ class _MachineOutput:
         if self.options.summary:
             self.table.add(result)
         if not self.options.quiet:
-            self.stream.write(json.dumps(self.line(result), ensure_ascii=False) + "\n")
+            text = json.dumps(self.line(result), ensure_ascii=False)
+            self.stream.write(escape_surrogates(text) + "\n")
 
     def line(self, result: Result) -> dict[str, Any]:
         raise NotImplementedError

@@ -34,6 +34,7 @@ from html import escape
 from typing import TextIO
 
 from engine.io.batch import Result
+from engine.io.text import escape_surrogates
 from engine.model import Constraint, Definitions
 from engine.validation.report import BLOCKING, Issue
 
@@ -221,7 +222,7 @@ class HtmlOutput:
 
     def close(self) -> None:
         for chunk in self._page():
-            self.stream.write(chunk)
+            self.stream.write(escape_surrogates(chunk))
         self.stream.flush()
 
     def _page(self) -> Iterator[str]:

@@ -25,8 +25,10 @@ A Bundle is one resource: the validator walks its entries.
 from __future__ import annotations
 
 import glob
+import itertools
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +50,10 @@ EXTENSIONS: dict[str, str] = {
 STDIN = "-"
 _STDIN_NAME = "<stdin>"
 _GLOB_CHARS = frozenset("*?[")
+#: The longest resource text read (a JSON or XML document, one NDJSON line): a
+#: stream that never ends (a device) must not exhaust memory.
+MAX_RESOURCE_BYTES = 1 << 30
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +122,17 @@ def read(
     ``sys.stdin.buffer``). The syntax comes from the file name ending; standard input
     and other names are sniffed: XML starts with ``<``, NDJSON has a complete JSON
     value on its first line and more lines after it.
+
+    Folders and globs yield regular files only (a FIFO or a device there could block
+    or never end); a FIFO or device named itself is read as a stream, as standard
+    input is. NDJSON lines end at ``\n`` (a ``\r`` before it is dropped), from a file
+    and from a stream alike: a lone ``\r`` does not end a line. One resource (a JSON
+    or XML document, an NDJSON line) may be at most :data:`MAX_RESOURCE_BYTES` long.
     """
     for path in expand(inputs):
         if path == STDIN:
             stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from _split(_STDIN_NAME, stream.read(), None)
+            yield from _read_stream(_STDIN_NAME, stream, None)
         elif isinstance(path, Path):
             yield from _read_file(path)
         elif isinstance(path, Unreadable):
@@ -198,7 +210,10 @@ def _expand(item: str) -> Iterator[Path | Unreadable]:
             yield Unreadable(item, "no file matches this pattern")
         for match in matches:
             match_path = Path(match)
-            yield from _walk(match_path, match) if match_path.is_dir() else (match_path,)
+            if match_path.is_dir():
+                yield from _walk(match_path, match)
+            elif not _is_special(match_path):
+                yield match_path
 
 
 def _walk(folder: Path, item: str) -> Iterator[Path | Unreadable]:
@@ -208,7 +223,9 @@ def _walk(folder: Path, item: str) -> Iterator[Path | Unreadable]:
         found.extend(
             Path(dirpath) / name
             for name in filenames
-            if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS
+            if not name.startswith(".")
+            and Path(name).suffix.lower() in EXTENSIONS
+            and not _is_special(Path(dirpath) / name)
         )
     if not found:
         yield Unreadable(item, "no .json, .ndjson, .jsonl or .xml file in this folder")
@@ -216,48 +233,94 @@ def _walk(folder: Path, item: str) -> Iterator[Path | Unreadable]:
     yield from sorted(found, key=lambda p: p.parts)
 
 
+def _is_special(path: Path) -> bool:
+    """True for a FIFO, a device, a socket: what folders and globs skip. A path that
+    cannot be examined (a broken link) is kept, to be reported as unreadable."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
 def _read_file(path: Path) -> Iterator[RawResource | Unreadable]:
     name = str(path)
     syntax = EXTENSIONS.get(path.suffix.lower())
     try:
-        if syntax == "ndjson":
-            with path.open("rb") as stream:
-                yield from _ndjson(name, stream)
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode) or stat.S_ISSOCK(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a socket"
+            yield Unreadable(name, f"cannot read: it is {kind}, not a file or a stream")
             return
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            yield from _read_stream(name, stream, syntax)
     except FileNotFoundError:
         yield Unreadable(name, "no such file or directory")
-        return
     except OSError as e:
         yield Unreadable(name, f"cannot read: {e.strerror or e}")
-        return
-    yield from _split(name, data, syntax)
 
 
-def _split(name: str, data: bytes, syntax: str | None) -> Iterator[RawResource]:
-    syntax = syntax or _sniff(data)
-    if syntax == "ndjson":
-        yield from _ndjson(name, data.splitlines(keepends=True))
-    else:
-        yield RawResource(name, name, data, "xml" if syntax == "xml" else "json")
-
-
-def _ndjson(name: str, lines: Iterable[bytes]) -> Iterator[RawResource]:
+def _read_stream(
+    name: str, stream: BinaryIO, syntax: str | None
+) -> Iterator[RawResource | Unreadable]:
+    """The resources of a file or stream: NDJSON line by line, anything else whole."""
+    head: list[bytes] = []
+    if syntax != "ndjson":
+        head = _head(stream)
+        if syntax is not None or not _is_ndjson(head):
+            data = b"".join(head)
+            data += stream.read(MAX_RESOURCE_BYTES + 1 - len(data))
+            if len(data) > MAX_RESOURCE_BYTES:
+                yield _too_long(name)
+                return
+            syntax = syntax or _sniff(data)
+            yield RawResource(name, name, data, "xml" if syntax == "xml" else "json")
+            return
+    lines = itertools.chain(head, iter(lambda: _line(stream), b""))
     for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_RESOURCE_BYTES:
+            yield _too_long(f"{name}:{number}")
+            return
         if line.strip():
             # Without its line break, an error at the end of the line stays on it.
             yield RawResource(f"{name}:{number}", name, line.rstrip(b"\r\n"), "json", number)
 
 
+def _head(stream: BinaryIO) -> list[bytes]:
+    """The first lines of a stream, up to its second non-blank line (enough to tell
+    NDJSON), or all of it when shorter; at most the size limit."""
+    lines: list[bytes] = []
+    size = non_blank = 0
+    while non_blank < 2 and size <= MAX_RESOURCE_BYTES:
+        line = _line(stream)
+        if not line:
+            break
+        lines.append(line)
+        size += len(line)
+        non_blank += bool(line.strip())
+    return lines
+
+
+def _is_ndjson(head: list[bytes]) -> bool:
+    """NDJSON has a complete JSON value on its first line and more text after it."""
+    non_blank = [line for line in head if line.strip()]
+    if len(non_blank) < 2 or non_blank[0].lstrip(b"\xef\xbb\xbf \t\r").startswith(b"<"):
+        return False
+    try:
+        json.loads(non_blank[0].removeprefix(b"\xef\xbb\xbf"))
+    except ValueError:
+        return False
+    return True
+
+
+def _line(stream: BinaryIO) -> bytes:
+    """One line, up to and including its ``\n``; longer than the limit when too long."""
+    return stream.readline(MAX_RESOURCE_BYTES + 1)
+
+
+def _too_long(source: str) -> Unreadable:
+    return Unreadable(source, f"cannot read: longer than {MAX_RESOURCE_BYTES} bytes")
+
+
 def _sniff(data: bytes) -> str:
     text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<"):
-        return "xml"
-    first, _, rest = text.partition(b"\n")
-    if rest.strip():
-        try:
-            json.loads(first)
-        except ValueError:
-            return "json"
-        return "ndjson"
-    return "json"
+    return "xml" if text.startswith(b"<") else "json"

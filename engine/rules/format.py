@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, get_args
 
 from engine.definitions.yaml_io import YamlPath, line_of, load_block_yaml, load_yaml, scalar
+from engine.fhirpath.regex import PatternError, compile_pattern
 from engine.model import (
     STRUCTURE_DEFINITION_BASE,
     Binding,
@@ -54,8 +55,8 @@ REGENERATE_COMMAND = "fhir-invariants rules regenerate"
 _SEVERITIES: tuple[str, ...] = get_args(Severity)
 _STRENGTHS: tuple[str, ...] = get_args(BindingStrength)
 _KINDS: tuple[str, ...] = get_args(Kind)
-_CARDINALITY = re.compile(r"(\d+)\.\.(\d+|\*)")
-_SOURCE = re.compile(r"(.+):(\d+)")
+_CARDINALITY = re.compile(r"(\d{1,10})\.\.(\d{1,10}|\*)")
+_SOURCE = re.compile(r"(.+):(\d{1,10})")
 
 
 def rules_to_yaml(
@@ -287,7 +288,7 @@ class _Reader:
                 if "content-reference" in e
                 else None
             ),
-            regex=self._string(e["regex"], (*at, "regex")) if "regex" in e else None,
+            regex=self._regex(e["regex"], (*at, "regex")) if "regex" in e else None,
             is_modifier=None if modifier is None else self._bool(modifier, (*at, "modifier")),
         )
 
@@ -373,6 +374,15 @@ class _Reader:
         if not isinstance(data, str) or (not data and not empty):
             self._fail("expected a non-empty string" if not empty else "expected a string", at)
         return data
+
+    def _regex(self, data: Any, at: YamlPath) -> str:
+        # Compiled here, when the type's rules load, not on the first resource.
+        pattern = self._string(data, at)
+        try:
+            compile_pattern(pattern)
+        except PatternError as error:
+            self._fail(f"malformed regex: {error}", at)
+        return pattern
 
     def _bool(self, data: Any, at: YamlPath) -> bool:
         if not isinstance(data, bool):

@@ -17,10 +17,11 @@ A local rules file is YAML with two optional lists::
         reason: pooling the coordinates of all regions is what we check
 
 :func:`apply_local_rules` checks the file against the loaded definitions (unknown
-fields, a context path the definitions lack, an expression that is not FHIRPath or names
-elements that do not exist, a key that clashes, a suppressed key that does not exist, a
-suppression without a reason, a ``lint`` entry naming an unknown check or without a
-reason) and reports the first problem as a
+fields, a context path the definitions lack, an expression that is not FHIRPath, nests
+too deeply, calls a function FHIRPath does not define, holds a regular expression that
+does not compile or names elements that do not exist, a key that clashes, a suppressed
+key that does not exist, a suppression without a reason, a ``lint`` entry naming an
+unknown check or without a reason) and reports the first problem as a
 :class:`~engine.model.DefinitionError` naming the file and line. It returns new
 definitions: the local constraints sit on their context elements like any other
 (their source is the local file and line), and ``suppressed`` maps each switched-off
@@ -52,6 +53,7 @@ from typing import Any, NoReturn, get_args
 
 from engine.definitions.yaml_io import LineIndex, YamlPath, load_yaml
 from engine.fhirpath.analysis import unknown_elements
+from engine.fhirpath.lint import expression_problems
 from engine.fhirpath.syntax import FhirPathSyntaxError, parse
 from engine.model import (
     Constraint,
@@ -96,8 +98,15 @@ def lint_silences(
     definitions or the file define, no duplicate) and the first problem raises
     :class:`~engine.model.DefinitionError` naming the file and line.
 
-        >>> lint_silences("my-rules.yaml", defs)[("isl-7", "aggregation")]
-        ('pooling the coordinates of all regions is what we check', 11)
+        >>> path = getfixture("tmp_path") / "my-rules.yaml"
+        >>> _ = path.write_text('''
+        ... lint:
+        ...   - key: isl-7
+        ...     check: aggregation
+        ...     reason: pooling the coordinates of all regions is what we check
+        ... ''')
+        >>> lint_silences(path, defs)[("isl-7", "aggregation")]
+        ('pooling the coordinates of all regions is what we check', 3)
     """
     file = os.fspath(path)
     try:
@@ -246,7 +255,9 @@ class _LocalRules:
                 f"(column {error.column})",
                 (*at, "expression"),
             )
-        problems = unknown_elements(expression, context, self._definitions)
+        problems = expression_problems(expression) or unknown_elements(
+            expression, context, self._definitions
+        )
         if problems:
             self._fail(f"constraint {key}: {problems[0]}", (*at, "expression"))
         return Constraint(

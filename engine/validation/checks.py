@@ -8,6 +8,7 @@ comes from the definitions, never from this module.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from engine.fhirpath.regex import Pattern, compile_pattern
 from engine.model import Definitions, ElementDefinition, TypeRef
 from engine.validation.report import Issue
 
@@ -35,6 +37,24 @@ _JSON_KIND = {
 #: values are JSON primitives.
 SYSTEM_TYPE_PREFIX = "http://hl7.org/fhirpath/System."
 
+# Not calendar.month_name: that follows the process's locale.
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_TEMPORAL_TYPES = frozenset({"date", "dateTime", "instant"})
+_DATE_PARTS = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+_TIME_ZONE = re.compile(r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z")
 _CODE_LIST = re.compile(r"^[^\s|]+(?: \| [^\s|]+)+$")
 _REFERENCE_TYPE = re.compile(
     r"(?:^|/)([A-Z][A-Za-z0-9]*)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$"
@@ -47,7 +67,10 @@ class PrimitiveRule:
 
     type_code: str
     json_kind: str
-    regex: re.Pattern[str] | None
+    regex: Pattern | None
+    #: ``date``, ``dateTime`` or ``instant`` when the type is (or derives from) one:
+    #: its values must also be real calendar dates, and times need a time zone.
+    temporal: str | None = None
 
 
 def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | None:
@@ -60,8 +83,9 @@ def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | 
         return None
     kind = next((_JSON_KIND[sd.name] for sd in lineage if sd.name in _JSON_KIND), "string")
     value = next((v for sd in lineage if (v := sd.get(f"{sd.name}.value")) is not None), None)
-    regex = re.compile(value.regex) if value is not None and value.regex else None
-    return PrimitiveRule(type_code, kind, regex)
+    regex = compile_pattern(value.regex) if value is not None and value.regex else None
+    temporal = next((sd.name for sd in lineage if sd.name in _TEMPORAL_TYPES), None)
+    return PrimitiveRule(type_code, kind, regex, temporal)
 
 
 def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[Issue]:
@@ -93,10 +117,43 @@ def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[
     # A JSON number's lexical form is already fixed by JSON; integer types still need
     # their ranges (positiveInt > 0…), which their regexes state on the digits.
     lexical = isinstance(value, str | int) and not isinstance(value, bool)
-    if rule.regex is not None and lexical and rule.regex.fullmatch(str(value)) is None:
+    if rule.regex is not None and lexical and not rule.regex.fullmatch(str(value)):
         yield Issue(
             "error", "value", location, f"The value {_show(value)} is not a valid {rule.type_code}"
         )
+        return
+    if rule.temporal is not None and isinstance(value, str):
+        problem = temporal_problem(value)
+        if problem is not None:
+            yield Issue(
+                "error",
+                "value",
+                location,
+                f"The value {_show(value)} is not a valid {rule.type_code}: {problem}",
+            )
+
+
+def temporal_problem(value: str) -> str | None:
+    """What the FHIR regular expressions of ``date``, ``dateTime`` and ``instant`` let
+    through but FHIR forbids: a day the month does not have, and a time without a time
+    zone ("If hours and minutes are specified, a time zone SHALL be populated").
+
+    >>> temporal_problem("2021-02-30"), temporal_problem("2024-02-29")
+    ('February 2021 has 28 days', None)
+    >>> temporal_problem("2021-03-01T10:00:00")
+    'a time needs a time zone (Z or an offset such as +01:00)'
+    """
+    match = _DATE_PARTS.match(value)
+    if match is None:
+        return None
+    year, month, day = match.group(1, 2, 3)
+    if month is not None and day is not None:
+        days = calendar.monthrange(int(year), int(month))[1]
+        if int(day) > days:
+            return f"{_MONTHS[int(month) - 1]} {year} has {days} days"
+    if "T" in value and _TIME_ZONE.search(value) is None:
+        return "a time needs a time zone (Z or an offset such as +01:00)"
+    return None
 
 
 def binding_codes(

@@ -300,6 +300,24 @@ class ValidationPlan:
         return list(unique.values())
 
     def _rule(self, constraint: Constraint, focus_type: str) -> Rule:
+        try:
+            return self._compiled_rule(constraint, focus_type)
+        except (ValueError, RecursionError) as error:
+            # Loaded definitions were checked when they loaded; these come from elsewhere
+            # (a model built in code): the constraint is reported, validation goes on.
+            reason = (
+                "expression too deeply nested"
+                if isinstance(error, RecursionError)
+                else str(error).splitlines()[0]
+            )
+            return Rule(
+                constraint,
+                None,
+                f"Constraint {constraint.key} not evaluated: its expression cannot be "
+                f"compiled: {reason}",
+            )
+
+    def _compiled_rule(self, constraint: Constraint, focus_type: str) -> Rule:
         functions = functions_used(constraint.expression)
         missing = sorted(functions - self._supported)
         if missing:

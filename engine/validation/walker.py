@@ -20,7 +20,12 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Union
 
-from engine.fhirpath.evaluation import FhirPathEvaluationError, Session, passes
+from engine.fhirpath.evaluation import (
+    EvaluationTimeout,
+    FhirPathEvaluationError,
+    Session,
+    passes,
+)
 from engine.validation.checks import check_binding, check_primitive, check_reference
 from engine.validation.plan import (
     COMPLEX,
@@ -33,7 +38,7 @@ from engine.validation.plan import (
 )
 from engine.validation.report import Issue
 
-__all__ = ["MAX_DEPTH", "Walk"]
+__all__ = ["MAX_DEPTH", "OutOfTime", "Walk"]
 
 #: Beyond this nesting the walker stops descending: FHIR data this deep is an attack
 #: or a bug, and Python's recursion limit must never surface as a crash.
@@ -61,6 +66,16 @@ def location_text(location: Location) -> str:
 
 def _index(i: int) -> str:
     return _INDEX[i] if i < 256 else f"[{i}]"
+
+
+class OutOfTime(Exception):
+    """The resource's time budget ran out at ``location``, while constraint ``key`` was
+    being evaluated (``None``: between checks)."""
+
+    def __init__(self, location: str, key: str | None) -> None:
+        self.location = location
+        self.key = key
+        super().__init__(location, key)
 
 
 class Walk:
@@ -139,6 +154,10 @@ class Walk:
         depth: int,
     ) -> None:
         issues = self.issues
+        try:
+            self._session.check_time()
+        except EvaluationTimeout:
+            raise OutOfTime(location_text(location), None) from None
         if depth > MAX_DEPTH:
             issues.append(
                 Issue(
@@ -355,7 +374,7 @@ class Walk:
             # Everything but the context-dependent constraints depends on the value alone.
             found = self._memo.get((node, type(item), item))
             if found is None:
-                found = self._value_issues(node, item)
+                found = self._value_issues(node, item, where)
                 self._memo[(node, type(item), item)] = found
             if found:
                 self._add(found, where)
@@ -399,7 +418,7 @@ class Walk:
         if node.not_evaluated:
             self._not_evaluated(node, where)
 
-    def _value_issues(self, node: NodePlan, value: Any) -> tuple[Issue, ...]:
+    def _value_issues(self, node: NodePlan, value: Any, where: Location) -> tuple[Issue, ...]:
         """The issues of a primitive value that depend on the value alone (its format, its
         code, the constraints on the focus only), located relative to the occurrence."""
         found: list[Issue] = []
@@ -409,7 +428,8 @@ class Walk:
             name, codes = node.binding
             found.extend(check_binding(name, codes, node.type_code, value, ""))
         for rule in node.focus_rules:
-            issue = _issue(rule, self._verdict(rule.compiled, value, None, {}, {}), "")
+            verdict = self._verdict(rule, value, None, {}, {}, where)
+            issue = _issue(rule, verdict, "")
             if issue is not None:
                 found.append(issue)
         return tuple(found)
@@ -438,8 +458,14 @@ class Walk:
                     focus_extension=ext,
                     session=session,
                 )
+            except EvaluationTimeout:
+                raise OutOfTime(location_text(where), rule.constraint.key) from None
             except FhirPathEvaluationError as error:
                 self.issues.append(_issue(rule, str(error), location_text(where)))  # type: ignore[arg-type]
+                continue
+            except RecursionError:
+                message = "expression too deeply nested"
+                self.issues.append(_issue(rule, message, location_text(where)))  # type: ignore[arg-type]
                 continue
             if len(result) == 1 and result[0] is True:
                 continue
@@ -455,23 +481,28 @@ class Walk:
 
     def _verdict(
         self,
-        compiled: Any,
+        rule: Rule,
         value: Any,
         ext: dict[str, Any] | None,
         resource: dict[str, Any],
         root: dict[str, Any],
+        where: Location,
     ) -> bool | str:
         """True or False, or the text of the evaluation error."""
         try:
-            result = compiled(
+            result = rule.compiled(  # type: ignore[misc]
                 value,
                 resource=resource,
                 root_resource=root,
                 focus_extension=ext,
                 session=self._session,
             )
+        except EvaluationTimeout:
+            raise OutOfTime(location_text(where), rule.constraint.key) from None
         except FhirPathEvaluationError as error:
             return str(error)
+        except RecursionError:
+            return "expression too deeply nested"
         return passes(result)
 
 

@@ -3,11 +3,10 @@
 fhirpathpy parses with an ANTLR parser whose prediction tables start empty in every
 process: the first few dozen expressions cost tens of milliseconds each, which is most
 of a command-line run that validates one file. The trees are plain JSON, so they are
-kept in ``<cache dir>/fhirpathpy-ast-<fhirpathpy version>.json`` (the cache dir is
-``$FHIR_INVARIANTS_CACHE``, else ``$XDG_CACHE_HOME/fhir-invariants``, else
-``~/.cache/fhir-invariants``), read on first use and written back at exit when it grew,
-the way lark caches its parser tables. The cache only saves time: when it cannot be
-read or written, expressions are parsed as before.
+kept in ``<cache dir>/fhirpathpy-ast-<fhirpathpy version>.json`` (the user's private
+folder, :func:`engine.fhirpath.private_cache.cache_dir`), read on first use and written
+back at exit when it grew. The cache only saves time: when it cannot be read or written,
+or an entry is not shaped like a parse tree, expressions are parsed as before.
 """
 
 from __future__ import annotations
@@ -21,13 +20,15 @@ from typing import Any
 
 import fhirpathpy
 
+from engine.fhirpath.private_cache import cache_file
+
 __all__ = ["AstCache", "default_cache"]
 
 
 class AstCache:
     """expression text → fhirpathpy AST, backed by one JSON file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, Any] | None = None
         self._added: dict[str, Any] = {}
@@ -35,7 +36,8 @@ class AstCache:
     def get(self, expression: str) -> Any | None:
         if self._entries is None:
             self._entries = self._read()
-        return self._entries.get(expression)
+        entry = self._entries.get(expression)
+        return entry if _is_tree(entry) else None
 
     def put(self, expression: str, ast: Any) -> None:
         if self._entries is None:
@@ -46,7 +48,7 @@ class AstCache:
     def save(self) -> None:
         """Write the entries added by this process, merged with what the file holds now
         (another process may have added some), replacing the file in one step."""
-        if not self._added:
+        if not self._added or self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +62,8 @@ class AstCache:
             return
 
     def _read(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -67,12 +71,27 @@ class AstCache:
         return data if isinstance(data, dict) else {}
 
 
-def _cache_dir() -> Path:
-    explicit = os.environ.get("FHIR_INVARIANTS_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fhir-invariants"
+_NODE_KEYS = frozenset({"type", "text", "terminalNodeText", "children"})
+
+
+def _is_tree(entry: Any) -> bool:
+    """True when ``entry`` has the shape of a fhirpathpy parse tree (checked without
+    recursion: a damaged file must not crash the engine)."""
+    stack = [entry]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            return False
+        if not node.keys() <= _NODE_KEYS or not isinstance(node.get("text", ""), str):
+            return False
+        terminals = node.get("terminalNodeText", [])
+        children = node.get("children", [])
+        if not isinstance(terminals, list) or not all(isinstance(t, str) for t in terminals):
+            return False
+        if not isinstance(children, list):
+            return False
+        stack.extend(children)
+    return True
 
 
 _DEFAULT: AstCache | None = None
@@ -83,6 +102,6 @@ def default_cache() -> AstCache:
     global _DEFAULT
     if _DEFAULT is None:
         name = f"fhirpathpy-ast-{fhirpathpy.__version__}.json"
-        _DEFAULT = AstCache(_cache_dir() / name)
+        _DEFAULT = AstCache(cache_file(name))
         atexit.register(_DEFAULT.save)
     return _DEFAULT

@@ -37,7 +37,7 @@ from fhirpathpy.engine.invocations.constants import constants
 from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 from fhirpathpy.parser import parse as fhirpathpy_parse
 
-from engine.fhirpath.evaluation import FhirPathEvaluationError, Session
+from engine.fhirpath.evaluation import EvaluationTimeout, FhirPathEvaluationError, Session
 from engine.fhirpath.reference import logic, navigation
 from engine.fhirpath.reference.ast_cache import default_cache
 from engine.fhirpath.reference.functions import FUNCTIONS
@@ -75,6 +75,10 @@ _FHIRPATHPY_KEYWORDS = frozenset(
 #: users of fhirpathpy in the process never see them.
 _FHIRPATHPY_LOCK = threading.RLock()
 _PATCHED_EVALUATORS = ("MemberInvocation", "AndExpression", "OrExpression", "ImpliesExpression")
+#: Evaluators that check the session's deadline before each step: every function call
+#: and every ``a.b`` step, so that one expression cannot outrun its resource's budget.
+_TIMED_EVALUATORS = ("FunctionInvocation", "InvocationExpression")
+_SESSION = "engine.session"
 
 _SUPPORTED = frozenset(
     name for name in {**invocation_registry, **FUNCTIONS} if name.isidentifier()
@@ -108,6 +112,7 @@ class CompiledExpression:
         root_resource: Any,
         focus_extension: Mapping[str, Any] | None = None,
         variables: Mapping[str, Any] | None = None,
+        session: Session | None = None,
     ) -> list[Any]:
         """Evaluate on one occurrence; return the result collection as plain values.
 
@@ -116,7 +121,8 @@ class CompiledExpression:
         ``focus_path`` its type path as the model knows it (``ImagingSelection``,
         ``ImagingSelection.instance``, ``Identifier``, ``string``); ``focus_extension``
         the primitive's ``_name`` object; ``variables`` extra ``%name`` constants.
-        Raises :class:`FhirPathEvaluationError` when evaluation fails.
+        Raises :class:`FhirPathEvaluationError` when evaluation fails, and
+        :class:`EvaluationTimeout` once ``session``'s deadline has passed.
         """
         if isinstance(focus, Mapping) and "resourceType" in focus:
             # A resource at the root keeps fhirpathpy's handling of a leading type name.
@@ -139,11 +145,14 @@ class CompiledExpression:
             "userInvocationTable": FUNCTIONS,
             navigation.MERGED_PRIMITIVES: True,
             "traceFn": _trace,
+            _SESSION: session,
         }
         with _patched_fhirpathpy(self._model):
             constants.reset()
             try:
                 return _plain(do_eval(ctx, [root], self._ast))
+            except EvaluationTimeout:
+                raise
             except RecursionError:
                 raise FhirPathEvaluationError(
                     "expression too deeply nested", self.expression
@@ -158,10 +167,12 @@ class CompiledExpression:
 @contextmanager
 def _patched_fhirpathpy(model: Mapping[str, Any] | None) -> Iterator[None]:
     with _FHIRPATHPY_LOCK:
-        saved = {name: evaluators[name] for name in _PATCHED_EVALUATORS}
+        saved = {name: evaluators[name] for name in _PATCHED_EVALUATORS + _TIMED_EVALUATORS}
         saved_model = TypeInfo.model
         navigation.install()
         logic.install()
+        for name in _TIMED_EVALUATORS:
+            evaluators[name] = _TIMED[name]
         # fhirpathpy reads the model for type tests from a class attribute.
         TypeInfo.model = model  # type: ignore[assignment]
         try:
@@ -169,6 +180,19 @@ def _patched_fhirpathpy(model: Mapping[str, Any] | None) -> Iterator[None]:
         finally:
             evaluators.update(saved)
             TypeInfo.model = saved_model
+
+
+def _timed(original: Any) -> Any:
+    def evaluate(ctx: dict[str, Any], parent_data: Any, node: Any) -> Any:
+        session = ctx.get(_SESSION)
+        if session is not None:
+            session.check_time()
+        return original(ctx, parent_data, node)
+
+    return evaluate
+
+
+_TIMED = {name: _timed(evaluators[name]) for name in _TIMED_EVALUATORS}
 
 
 class _BoundExpression:
@@ -199,6 +223,7 @@ class _BoundExpression:
             root_resource=root_resource,
             focus_extension=focus_extension,
             variables=variables,
+            session=session,
         )
 
 

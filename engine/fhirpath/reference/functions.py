@@ -18,7 +18,9 @@ therefore receive fhirpathpy nodes and unwrap them themselves.
   the HL7 Java engine does (eld-11 relies on it); ``single()`` raises on several items,
   and ``$this`` is the focus at the top of an expression;
 - ``children()``, ``descendants()``, ``extension(url)``: FHIR-aware navigation that keeps
-  a primitive and its extensions together (:mod:`engine.fhirpath.reference.navigation`).
+  a primitive and its extensions together (:mod:`engine.fhirpath.reference.navigation`);
+- ``matches()``, ``replaceMatches()``: on RE2 (:mod:`engine.fhirpath.regex`), in time
+  linear in the text, where fhirpathpy's backtracking ``re`` can run for ever.
 
 Functions FHIR constraints use that need outside knowledge (``resolve()``,
 ``memberOf()``, ``conformsTo()``) are deliberately absent: see :data:`UNSUPPORTED`.
@@ -38,7 +40,8 @@ from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, ResourceN
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
 from engine.fhirpath.quantities import quantity_order, units_comparable
 from engine.fhirpath.reference import navigation
-from engine.fhirpath.xhtml import html_problems
+from engine.fhirpath.regex import compile_pattern
+from engine.fhirpath.xhtml import html_problems, narrative_problems
 
 __all__ = ["FUNCTIONS", "UNSUPPORTED"]
 
@@ -68,13 +71,15 @@ def has_value(ctx: dict[str, Any], inputs: list[Any]) -> bool:
 
 def html_checks(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
     """FHIRPath ``htmlChecks()``: true when a single string is acceptable narrative XHTML;
-    empty for anything that is not one string."""
+    empty for anything that is not one string. An ``xhtml`` element (``Narrative.div``)
+    must moreover be one ``<div>`` in the XHTML namespace."""
     if len(inputs) != 1:
         return []
     text = util.get_data(inputs[0])
     if not isinstance(text, str):
         return []
-    return [not html_problems(text)]
+    is_xhtml = isinstance(inputs[0], ResourceNode) and inputs[0].path == "xhtml"
+    return [not (narrative_problems(text) if is_xhtml else html_problems(text))]
 
 
 def low_boundary(ctx: dict[str, Any], inputs: list[Any], precision: Any = None) -> list[Any]:
@@ -148,6 +153,32 @@ def _lenient_string_test(name: str) -> _Function:
         return original(ctx, inputs, argument)
 
     return {**_BUILT_IN[name], "fn": test}
+
+
+def matches(ctx: dict[str, Any], inputs: list[Any], regex: Any) -> Any:
+    """FHIRPath ``matches(regex)``: whether some part of a single string matches, in
+    single-line mode (``.`` matches a line break)."""
+    if not regex or not inputs:
+        return []
+    return compile_pattern(regex, dot_all=True).search(_single_string(inputs))
+
+
+def replace_matches(ctx: dict[str, Any], inputs: list[Any], regex: Any, replacement: Any) -> Any:
+    """FHIRPath ``replaceMatches(regex, substitution)``; ``$1`` in the substitution is the
+    first group."""
+    text = _single_string(inputs)
+    if isinstance(regex, list) or isinstance(replacement, list):
+        return []
+    template = re.sub(r"\$(\d+)", r"\\\1", replacement)
+    return compile_pattern(regex).sub(template, text)
+
+
+def _single_string(inputs: list[Any]) -> str:
+    """The one string a string function works on (fhirpathpy's rule and message)."""
+    data = util.get_data(inputs[0]) if len(inputs) == 1 else inputs
+    if not isinstance(data, str):
+        raise TypeError(f"Expected string, but got {data}")
+    return data
 
 
 def _temporal(collection: list[Any]) -> list[Any]:
@@ -229,6 +260,8 @@ FUNCTIONS: Mapping[str, _Function] = {
     "descendants": _entry(navigation.descendants),
     "extension": _entry(navigation.extension, {1: ["String"]}),
     "single": _entry(single),
+    "matches": {**_BUILT_IN["matches"], "fn": matches},
+    "replaceMatches": {**_BUILT_IN["replaceMatches"], "fn": replace_matches},
     "contains": _lenient_string_test("contains"),
     "startsWith": _lenient_string_test("startsWith"),
     "endsWith": _lenient_string_test("endsWith"),

@@ -1,0 +1,111 @@
+"""Checks of a FHIRPath expression that go beyond its syntax, run when definitions and
+local rules load, so that a mistake fails loudly there instead of quietly at validation.
+
+- every function it calls is one FHIRPath or FHIR defines (``exist()`` is a typo, not a
+  function this engine happens to lack): :data:`KNOWN_FUNCTIONS`;
+- every regular expression written as a literal (``matches('…')``,
+  ``replaceMatches('…', …)``) compiles on the linear-time engine
+  (:func:`engine.fhirpath.regex.compile_pattern`).
+
+A known function that cannot be evaluated here (``resolve()``, ``memberOf()``…) is no
+problem at load: validation reports the constraint as not evaluated.
+
+    >>> expression_problems("name.exist()")
+    ["unknown function 'exist()' (did you mean 'exists()'?)"]
+    >>> expression_problems("id.matches('(a)\\\\\\\\1')")
+    ["regular expression '(a)\\\\1': invalid escape sequence: \\\\1"]
+    >>> expression_problems("reference.resolve().exists()")
+    []
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import lark
+
+from engine.fhirpath.reference.evaluator import supported_functions
+from engine.fhirpath.regex import PatternError, compile_pattern
+from engine.fhirpath.syntax import parse
+
+__all__ = ["KNOWN_FUNCTIONS", "expression_problems", "string_value"]
+
+#: Functions of FHIRPath (2.0 and the 3.0 additions) and those FHIR adds (R5, section
+#: "FHIRPath" of the specification, and the CDA extension), whether or not this engine
+#: can evaluate them.
+_FUNCTION_NAMES = """
+    empty exists all allTrue anyTrue allFalse anyFalse subsetOf supersetOf count distinct
+    isDistinct where select repeat repeatAll ofType single first last tail skip take
+    intersect exclude union combine iif toBoolean convertsToBoolean toInteger
+    convertsToInteger toLong convertsToLong toDate convertsToDate toDateTime
+    convertsToDateTime toDecimal convertsToDecimal toQuantity convertsToQuantity toString
+    convertsToString toTime convertsToTime indexOf lastIndexOf substring startsWith
+    endsWith contains upper lower replace matches matchesFull replaceMatches length
+    toChars split join trim encode decode escape unescape abs ceiling exp floor ln log
+    power round sqrt truncate children descendants trace now timeOfDay today
+    defineVariable lowBoundary highBoundary precision yearOf monthOf dayOf hourOf
+    minuteOf secondOf millisecondOf timezoneOffsetOf dateOf timeOf duration difference
+    aggregate sum min max avg is as type not sort comparable coalesce
+    extension hasValue getValue resolve elementDefinition slice checkModifiers conformsTo
+    memberOf subsumes subsumedBy htmlChecks hasTemplateIdOf getResourceKey
+    getReferenceKey weight
+"""
+KNOWN_FUNCTIONS: frozenset[str] = frozenset(_FUNCTION_NAMES.split()) | supported_functions()
+
+_REGEX_FUNCTIONS = frozenset({"matches", "matchesFull", "replaceMatches"})
+_ESCAPES = {"'": "'", '"': '"', "`": "`", "\\": "\\", "/": "/", "f": "\f", "n": "\n"}
+_ESCAPES |= {"r": "\r", "t": "\t"}
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)", re.DOTALL)
+
+
+def expression_problems(expression: str) -> list[str]:
+    """What is wrong with ``expression`` beyond its syntax, one message per problem.
+
+    Raises :class:`engine.fhirpath.syntax.FhirPathSyntaxError` when it does not parse.
+    """
+    problems: list[str] = []
+    for node in parse(expression).find_data("function"):
+        name = _name(node)
+        if name not in KNOWN_FUNCTIONS:
+            close = difflib.get_close_matches(name, sorted(KNOWN_FUNCTIONS), n=1)
+            hint = f" (did you mean '{close[0]}()'?)" if close else ""
+            problems.append(f"unknown function '{name}()'{hint}")
+        elif name in _REGEX_FUNCTIONS:
+            arguments = _arguments(node)
+            literal = arguments[0] if arguments else None
+            if isinstance(literal, lark.Tree) and literal.data == "string":
+                try:
+                    compile_pattern(string_value(str(literal.children[0])))
+                except PatternError as error:
+                    problems.append(str(error))
+    return sorted(set(problems), key=problems.index)
+
+
+def string_value(literal: str) -> str:
+    """The value of a FHIRPath string literal as written (quotes and escapes included).
+
+    >>> string_value(r"'it\\'s \\u00e9'")
+    "it's é"
+    """
+    return _ESCAPE.sub(_unescape, literal[1:-1])
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if len(code) == 5:
+        return chr(int(code[1:], 16))
+    return _ESCAPES.get(code, code)
+
+
+def _name(node: lark.Tree) -> str:
+    identifier = node.children[0]
+    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
+    return str(token).strip("`")
+
+
+def _arguments(node: lark.Tree) -> list[lark.Tree]:
+    params = node.children[1] if len(node.children) > 1 else None
+    if not isinstance(params, lark.Tree):
+        return []
+    return [child for child in params.children if isinstance(child, lark.Tree)]
