@@ -119,7 +119,7 @@ def test_older_examples_have_errors_and_exit_1(capsys) -> None:
     header = f"-- {basic} ImagingSelection/c8318694-0d23-3ce6-94b6-20e29009936e"
     section = lines[lines.index(header) + 1 :]
     section = section[: next(i for i, line in enumerate(section) if line.startswith("=="))]
-    unknown = "Unrecognized property 'instances'"
+    unknown = "Unrecognized property 'instances': did you mean 'instance'?"
     assert f"Error @ ImagingSelection.instances (line 31, col 3): {unknown}" in section
     missing = "Missing required element 'status': minimum cardinality is 1, found 0"
     assert f"Error @ ImagingSelection (line 1, col 1): {missing}" in section

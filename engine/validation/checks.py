@@ -71,6 +71,9 @@ class PrimitiveRule:
     #: ``date``, ``dateTime`` or ``instant`` when the type is (or derives from) one:
     #: its values must also be real calendar dates, and times need a time zone.
     temporal: str | None = None
+    #: The format in words, from the type's definition, and its regular expression: what
+    #: a value that does not match is told.
+    description: str = ""
 
 
 def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | None:
@@ -85,7 +88,37 @@ def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | 
     value = next((v for sd in lineage if (v := sd.get(f"{sd.name}.value")) is not None), None)
     regex = compile_pattern(value.regex) if value is not None and value.regex else None
     temporal = next((sd.name for sd in lineage if sd.name in _TEMPORAL_TYPES), None)
-    return PrimitiveRule(type_code, kind, regex, temporal)
+    description = describe_pattern(value.regex) if value is not None and value.regex else ""
+    return PrimitiveRule(type_code, kind, regex, temporal, description)
+
+
+_CLASS_PATTERN = re.compile(r"\[((?:\\.|[^\]\\])+)\](\{(\d+),(\d+)\}|\{(\d+)\}|\+|\*)")
+
+
+def describe_pattern(pattern: str) -> str:
+    r"""A primitive type's pattern told in words where it is one set of characters with a
+    length (``id``), else the pattern itself.
+
+    >>> describe_pattern(r"[A-Za-z0-9\-\.]{1,64}")
+    '1–64 characters from A–Z a–z 0–9 - .'
+    >>> print(describe_pattern(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+"))
+    the pattern urn:oid:[0-2](\.(0|[1-9][0-9]*))+
+    """
+    match = _CLASS_PATTERN.fullmatch(pattern)
+    if match is None or match.group(1).startswith("^"):
+        return f"the pattern {pattern}"
+    members = re.findall(r"\\(.)|(.)-(.)|(.)", match.group(1))
+    parts = [
+        escaped or (f"{low}–{high}" if low else single) for escaped, low, high, single in members
+    ]
+    low, high, exact, repeat = match.group(3), match.group(4), match.group(5), match.group(2)
+    if exact:
+        count = f"{exact} characters"
+    elif low:
+        count = f"{low}–{high} characters"
+    else:
+        count = "one or more characters" if repeat == "+" else "characters"
+    return f"{count} from {' '.join(parts)}"
 
 
 def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[Issue]:
@@ -119,7 +152,11 @@ def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[
     lexical = isinstance(value, str | int) and not isinstance(value, bool)
     if rule.regex is not None and lexical and not rule.regex.fullmatch(str(value)):
         yield Issue(
-            "error", "value", location, f"The value {_show(value)} is not a valid {rule.type_code}"
+            "error",
+            "value",
+            location,
+            f"The value {_show(value)} is not a valid {rule.type_code} "
+            f"({rule.type_code}: {rule.description})",
         )
         return
     if rule.temporal is not None and isinstance(value, str):
@@ -279,6 +316,20 @@ def _referenced_type(ref: str, resource: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
+#: Values longer than this are shown cut short, with their length.
+_SHOWN_LENGTH = 300
+
+
 def _show(value: Any) -> str:
+    """A value quoted whole for a message, unless it is very long.
+
+    >>> _show("urn:oid:1.2.840.113747.20080222.83341314456631405224970741290")
+    "'urn:oid:1.2.840.113747.20080222.83341314456631405224970741290'"
+    >>> _show("x" * 1000)[-26:]
+    "xxxxxx…' (1000 characters)"
+    """
     text = repr(value) if not isinstance(value, str) else f"'{value}'"
-    return text if len(text) <= 60 else text[:57] + "…'"
+    if len(text) <= _SHOWN_LENGTH:
+        return text
+    length = len(value) if isinstance(value, str) else len(text)
+    return f"{text[: _SHOWN_LENGTH - 2]}…' ({length} characters)"

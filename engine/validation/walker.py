@@ -16,6 +16,8 @@ issue is reported.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Union
@@ -183,7 +185,7 @@ class Walk:
                             "error",
                             "structure",
                             f"{location_text(location)}.{key}",
-                            f"Unrecognized property '{key}'",
+                            f"Unrecognized property '{key}'{_suggestion(key, children)}",
                         )
                     )
                 continue
@@ -521,6 +523,20 @@ def _issue(rule: Rule, verdict: bool | str, location: str) -> Issue | None:
         f"Constraint {constraint.key} could not be evaluated: {verdict}",
         constraint.key,
     )
+
+
+def _suggestion(key: str, children: Mapping[str, ChildPlan]) -> str:
+    """``: did you mean 'birthDate'?`` for a property that is likely a misspelling of a
+    known one (differing in case, or close in spelling); empty otherwise."""
+    names = [name for name, child in children.items() if not child.is_companion]
+    if key.startswith("_"):
+        names = ["_" + name for name, child in children.items() if child.companion]
+    folded = {name.lower(): name for name in names}
+    found = folded.get(key.lower())
+    if found is None:
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
+        found = close[0] if close else None
+    return f": did you mean '{found}'?" if found else ""
 
 
 class _Absent:

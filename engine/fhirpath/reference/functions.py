@@ -62,11 +62,14 @@ _QUANTITY_TYPES |= {"SimpleQuantity", "MoneyQuantity"}
 
 
 def has_value(ctx: dict[str, Any], inputs: list[Any]) -> bool:
-    """FHIRPath ``hasValue()``: one primitive that has a value, not only extensions."""
+    """FHIRPath ``hasValue()``: one primitive that has a value, not only extensions.
+
+    An empty string is no value: FHIR forbids it, and the HL7 validator reports ele-1 on
+    ``"fullUrl": ""`` besides the empty value itself."""
     if len(inputs) != 1:
         return False
     data = util.get_data(inputs[0])
-    return data is not None and not isinstance(data, Mapping | list)
+    return data is not None and data != "" and not isinstance(data, Mapping | list)
 
 
 def html_checks(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
