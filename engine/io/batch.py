@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
-from engine.io.inputs import InputError, RawResource, Unreadable, parse
+from engine.io.inputs import InputError, RawResource, Unreadable, parse_with_issues
 from engine.model import Definitions
 from engine.rules.sources import DefinitionsSource
 from engine.validation.report import Issue, Report
@@ -52,6 +52,8 @@ class Checker:
     Never raises for bad input: malformed text becomes a report with one ``fatal``
     issue (code ``structure``), an unreadable input one with code ``processing``, and
     a failure inside the validator (a bug) one with code ``exception`` that names it.
+    The issues of an XML document's form (element order, undefined attributes) come
+    first in its report, then the validator's.
     """
 
     def __init__(self, definitions: Definitions) -> None:
@@ -63,16 +65,20 @@ class Checker:
             issue = Issue("fatal", "processing", "(input)", item.message)
             return Result(item.source, item.file, Report(issues=(issue,)), unreadable=True)
         try:
-            resource = parse(item, self.definitions)
+            parsed = parse_with_issues(item, self.definitions)
         except InputError as e:
             location = f"({e.position})" if e.position else "(document)"
             report = Report(issues=(Issue("fatal", "structure", location, e.message),))
             return Result(item.source, item.file, report, len(item.data))
+        resource = parsed.resource
         try:
             report = self.validator.validate(resource)
         except Exception as e:  # noqa: BLE001 - one bad resource must not end the run
             issue = Issue("fatal", "exception", "(resource)", f"validation failed: {e!r}")
             report = Report.of((issue,), resource)
+        if parsed.issues:
+            # What the syntax got wrong (XML element order…) comes first, as read.
+            report = Report.of((*parsed.issues, *report.issues), resource, report.suppressed)
         return Result(item.source, item.file, report, len(item.data))
 
 

@@ -106,9 +106,9 @@ class Validator:
             primitive = self._primitive_rule(code)
             if primitive is not None:
                 yield from check_primitive(primitive, occ.value, occ.location)
-        codes = binding_codes(self.definitions, occ.element, code)
-        if codes is not None:
-            yield from check_binding(codes[0], codes[1], code, occ.value, occ.location)
+        allowed = binding_codes(self.definitions, occ.element, code)
+        if allowed is not None:
+            yield from check_binding(allowed, code, occ.value, occ.location)
         if code in ("Reference", "CodeableReference"):
             for type_ref in occ.element.types:
                 if type_ref.code == code:

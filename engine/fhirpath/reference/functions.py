@@ -7,7 +7,9 @@ lose what a primitive's node carries: its extensions, its FHIR type). Functions 
 therefore receive fhirpathpy nodes and unwrap them themselves.
 
 - ``hasValue()``: a single primitive with a value (not just extensions);
-- ``htmlChecks()``: narrative XHTML rules (:mod:`engine.fhirpath.xhtml`);
+- ``htmlChecks()``, ``htmlChecks2()``: the narrative XHTML rules and the narrative
+  content rule, as the HL7 validator applies them to txt-1 and txt-2
+  (:mod:`engine.fhirpath.xhtml`);
 - ``lowBoundary([precision])``, ``highBoundary([precision])``: decimals, quantities,
   dates, date-times and times (:mod:`engine.fhirpath.boundaries`);
 - ``comparable(quantity)``: whether two quantities' units can be compared, and
@@ -38,7 +40,7 @@ from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, ResourceN
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
 from engine.fhirpath.quantities import quantity_order, units_comparable
 from engine.fhirpath.reference import navigation
-from engine.fhirpath.xhtml import html_problems
+from engine.fhirpath.xhtml import has_content, html_problems
 
 __all__ = ["FUNCTIONS", "UNSUPPORTED"]
 
@@ -67,14 +69,25 @@ def has_value(ctx: dict[str, Any], inputs: list[Any]) -> bool:
 
 
 def html_checks(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
-    """FHIRPath ``htmlChecks()``: true when a single string is acceptable narrative XHTML;
-    empty for anything that is not one string."""
+    """FHIRPath ``htmlChecks()``: true when a single string is well-formed narrative XHTML
+    with only the allowed elements and attributes; empty for anything that is not one
+    string."""
+    text = _single_string(inputs)
+    return [] if text is None else [not html_problems(text)]
+
+
+def html_checks2(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
+    """``htmlChecks2()``, the HL7 validator's content rule for narrative (txt-2): true
+    when a single string is XHTML that shows some non-whitespace text or an image."""
+    text = _single_string(inputs)
+    return [] if text is None else [has_content(text)]
+
+
+def _single_string(inputs: list[Any]) -> str | None:
     if len(inputs) != 1:
-        return []
+        return None
     text = util.get_data(inputs[0])
-    if not isinstance(text, str):
-        return []
-    return [not html_problems(text)]
+    return text if isinstance(text, str) else None
 
 
 def low_boundary(ctx: dict[str, Any], inputs: list[Any], precision: Any = None) -> list[Any]:
@@ -222,6 +235,7 @@ def _entry(fn: Callable[..., Any], arity: dict[int, list[str]] | None = None) ->
 FUNCTIONS: Mapping[str, _Function] = {
     "hasValue": _entry(has_value),
     "htmlChecks": _entry(html_checks),
+    "htmlChecks2": _entry(html_checks2),
     "lowBoundary": _entry(low_boundary, {0: [], 1: ["Integer"]}),
     "highBoundary": _entry(high_boundary, {0: [], 1: ["Integer"]}),
     "comparable": _entry(comparable, {1: ["Any"]}),
