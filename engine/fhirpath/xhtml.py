@@ -24,7 +24,7 @@ import html.entities
 import re
 import xml.etree.ElementTree as ET
 
-__all__ = ["has_content", "html_problems"]
+__all__ = ["has_content", "html_attribute", "html_problems"]
 
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 _XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
@@ -187,6 +187,27 @@ def has_content(text: str) -> bool:
     if "".join(root.itertext()).strip(_JAVA_TRIMMED):
         return True
     return any(_split(element.tag)[1] == "img" for element in root.iter())
+
+
+def html_attribute(text: str, name: str) -> list[str]:
+    """The values of every ``name`` attribute in narrative ``text``, in document order
+    (``href`` of links, ``src`` of images, ``id`` of targets); empty when ``text`` is not
+    well-formed XHTML. ``xml:lang`` and other prefixed names are written with ``xml:``.
+
+        >>> html_attribute('<p><a href="#a">x</a><a name="b" href="http://x.org">y</a></p>',
+        ...                "href")
+        ['#a', 'http://x.org']
+    """
+    root = _parse(text)
+    if isinstance(root, str):
+        return []
+    return [
+        value
+        for element in root.iter()
+        if element is not root
+        for attribute, value in element.attrib.items()
+        if _attribute_name(attribute) == name
+    ]
 
 
 def _parse(text: str) -> ET.Element | str:

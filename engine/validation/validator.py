@@ -50,17 +50,28 @@ class _Rule:
 
 class Validator:
     """Validates FHIR resources (parsed JSON) against loaded definitions (by default the
-    bundled ones, :func:`engine.bundled_definitions`).
+    bundled ones, :func:`engine.bundled_definitions`, with the HL7 validator's built-in
+    checks of ``definitions/hl7-validator.rules.yaml``; ``builtin_rules=False`` leaves
+    those out).
 
     Compiles each constraint expression once, on first use of the type that needs it,
     and is safe to reuse for any number of resources.
     """
 
     def __init__(
-        self, definitions: Definitions | None = None, *, evaluator: str = DEFAULT_EVALUATOR
+        self,
+        definitions: Definitions | None = None,
+        *,
+        evaluator: str = DEFAULT_EVALUATOR,
+        builtin_rules: bool = True,
     ) -> None:
         if definitions is None:
-            definitions = bundled_definitions()
+            definitions = bundled_definitions(builtin_rules)
+        elif not builtin_rules:
+            raise ValueError(
+                "builtin_rules=False chooses the bundled definitions without their rules "
+                "files; load your own with load_definitions(..., builtin_rules=False)"
+            )
         self.definitions = definitions
         self._walker = Walker(definitions)
         self._evaluator = make_evaluator(evaluator, definitions)

@@ -10,6 +10,9 @@ therefore receive fhirpathpy nodes and unwrap them themselves.
 - ``htmlChecks()``, ``htmlChecks2()``: the narrative XHTML rules and the narrative
   content rule, as the HL7 validator applies them to txt-1 and txt-2
   (:mod:`engine.fhirpath.xhtml`);
+- ``htmlAttribute(name)``: the values of an attribute in narrative XHTML (links, anchors);
+- ``base64Size()``, ``base64Sha1()``: the decoded length and SHA-1 of base64 content
+  (:mod:`engine.fhirpath.binary`), for the Attachment checks of the built-in rules;
 - ``lowBoundary([precision])``, ``highBoundary([precision])``: decimals, quantities,
   dates, date-times and times (:mod:`engine.fhirpath.boundaries`);
 - ``comparable(quantity)``: whether two quantities' units can be compared, and
@@ -37,10 +40,11 @@ from fhirpathpy.engine import util
 from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, ResourceNode
 
+from engine.fhirpath.binary import base64_sha1, base64_size
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
 from engine.fhirpath.quantities import quantity_order, units_comparable
 from engine.fhirpath.reference import navigation
-from engine.fhirpath.xhtml import has_content, html_problems
+from engine.fhirpath.xhtml import has_content, html_attribute, html_problems
 
 __all__ = ["FUNCTIONS", "UNSUPPORTED"]
 
@@ -81,6 +85,31 @@ def html_checks2(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
     when a single string is XHTML that shows some non-whitespace text or an image."""
     text = _single_string(inputs)
     return [] if text is None else [has_content(text)]
+
+
+def html_attribute_values(ctx: dict[str, Any], inputs: list[Any], name: Any) -> list[str]:
+    """``htmlAttribute(name)``: the values of every ``name`` attribute in a single XHTML
+    string (empty for anything else)."""
+    text = _single_string(inputs)
+    if text is None or not isinstance(name, str):
+        return []
+    return html_attribute(text, name)
+
+
+def base64_size_of(ctx: dict[str, Any], inputs: list[Any]) -> list[int]:
+    """``base64Size()``: the number of bytes a single base64 string decodes to; empty when
+    it is not base64 or not one string."""
+    text = _single_string(inputs)
+    size = None if text is None else base64_size(text)
+    return [] if size is None else [size]
+
+
+def base64_sha1_of(ctx: dict[str, Any], inputs: list[Any]) -> list[str]:
+    """``base64Sha1()``: the SHA-1 of the bytes a single base64 string decodes to,
+    base64-encoded; empty when it is not base64 or not one string."""
+    text = _single_string(inputs)
+    digest = None if text is None else base64_sha1(text)
+    return [] if digest is None else [digest]
 
 
 def _single_string(inputs: list[Any]) -> str | None:
@@ -236,6 +265,9 @@ FUNCTIONS: Mapping[str, _Function] = {
     "hasValue": _entry(has_value),
     "htmlChecks": _entry(html_checks),
     "htmlChecks2": _entry(html_checks2),
+    "htmlAttribute": _entry(html_attribute_values, {1: ["String"]}),
+    "base64Size": _entry(base64_size_of),
+    "base64Sha1": _entry(base64_sha1_of),
     "lowBoundary": _entry(low_boundary, {0: [], 1: ["Integer"]}),
     "highBoundary": _entry(high_boundary, {0: [], 1: ["Integer"]}),
     "comparable": _entry(comparable, {1: ["Any"]}),
