@@ -18,6 +18,7 @@ import pytest
 
 import engine
 from engine.cli import main
+from engine.fhirpath.content import element_ids
 from tests.conftest import DEFINITIONS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -140,6 +141,10 @@ def test_reference_type_against_the_reference(bundled) -> None:
     assert _builtin(bundled, encounter) == []
     encounter["subject"]["type"] = "http://hl7.org/fhir/StructureDefinition/Group"
     assert _builtin(bundled, encounter) == [("hl7v-ref-type", "Encounter.subject")]
+    # A logical reference (type and identifier, no URL) has nothing to disagree with.
+    study = _load(R5 / "ImagingStudy-example-xr.json")
+    assert "reference" not in study["basedOn"][0] and study["basedOn"][0]["type"]
+    assert _builtin(bundled, study) == []
 
 
 def test_contained_resources_have_unique_ids(bundled) -> None:
@@ -158,6 +163,10 @@ def test_element_ids_are_unique_within_each_resource(bundled) -> None:
     assert _builtin(bundled, patient) == []
     patient["address"][0]["id"] = "n1"
     assert _builtin(bundled, patient) == [("hl7v-element-id-unique", "Patient")]
+    patient["address"][0]["id"] = "n2"
+    patient["_birthDate"]["id"] = "n1"  # a primitive's id too
+    assert _builtin(bundled, patient) == [("hl7v-element-id-unique", "Patient")]
+    del patient["_birthDate"]["id"]
     # A contained resource is a resource of its own: its element ids are not the container's.
     patient["address"][0]["id"] = "n2"
     patient["contained"] = [{"resourceType": "Organization", "id": "o", "name": "x",
@@ -231,3 +240,18 @@ def test_switched_off_and_suppressed_like_any_constraint(tmp_path: Path, capsys)
     assert json.loads(line)["suppressed"] == [
         {"key": "hl7v-att-size", "reason": "sizes come from the sender"}
     ]
+
+
+def test_element_ids_ignore_what_is_not_a_nested_resource() -> None:
+    # R5 Consent.provision has an element named resourceType (a list of Codings): it is an
+    # element, not a nested resource, so its ids count (and it does not break the walk).
+    consent = {
+        "resourceType": "Consent",
+        "id": "c",
+        "provision": [{"id": "p", "resourceType": [{"id": "t", "code": "MedicationRequest"}]}],
+        "meta": {"id": "p"},
+    }
+    assert element_ids(consent) == ["p", "t", "p"]
+    snapshot = {"snapshot": {"element": [{"id": "A"}]}, "differential": {"element": [{"id": "A"}]}}
+    assert element_ids({"resourceType": "StructureDefinition", **snapshot}) == []
+    assert element_ids({"resourceType": "Basic", **snapshot}) == ["A", "A"]

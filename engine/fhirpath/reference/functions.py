@@ -11,6 +11,8 @@ therefore receive fhirpathpy nodes and unwrap them themselves.
   content rule, as the HL7 validator applies them to txt-1 and txt-2
   (:mod:`engine.fhirpath.xhtml`);
 - ``htmlAttribute(name)``: the values of an attribute in narrative XHTML (links, anchors);
+- ``elementIds()``: the ids of the elements of a resource, not of the resources it holds
+  (:mod:`engine.fhirpath.content`);
 - ``base64Size()``, ``base64Sha1()``: the decoded length and SHA-1 of base64 content
   (:mod:`engine.fhirpath.binary`), for the Attachment checks of the built-in rules;
 - ``lowBoundary([precision])``, ``highBoundary([precision])``: decimals, quantities,
@@ -42,6 +44,7 @@ from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, ResourceN
 
 from engine.fhirpath.binary import base64_sha1, base64_size
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
+from engine.fhirpath.content import element_ids
 from engine.fhirpath.quantities import quantity_order, units_comparable
 from engine.fhirpath.reference import navigation
 from engine.fhirpath.xhtml import has_content, html_attribute, html_problems
@@ -110,6 +113,14 @@ def base64_sha1_of(ctx: dict[str, Any], inputs: list[Any]) -> list[str]:
     text = _single_string(inputs)
     digest = None if text is None else base64_sha1(text)
     return [] if digest is None else [digest]
+
+
+def element_ids_of(ctx: dict[str, Any], inputs: list[Any]) -> list[str]:
+    """``elementIds()``: the ids of the elements inside a single resource, without those
+    of the resources it holds."""
+    if len(inputs) != 1:
+        return []
+    return element_ids(util.get_data(inputs[0]))
 
 
 def _single_string(inputs: list[Any]) -> str | None:
@@ -266,6 +277,7 @@ FUNCTIONS: Mapping[str, _Function] = {
     "htmlChecks": _entry(html_checks),
     "htmlChecks2": _entry(html_checks2),
     "htmlAttribute": _entry(html_attribute_values, {1: ["String"]}),
+    "elementIds": _entry(element_ids_of),
     "base64Size": _entry(base64_size_of),
     "base64Sha1": _entry(base64_sha1_of),
     "lowBoundary": _entry(low_boundary, {0: [], 1: ["Integer"]}),
