@@ -18,7 +18,8 @@ import engine
 from engine.cli import main
 
 SELECTIONS = Path(__file__).parent / "fixtures" / "imagingselection"
-MG = SELECTIONS / "imagingselection-example-mg-image-selection.xml"
+# A current-model example that is valid, with one warning (no narrative).
+MG = SELECTIONS / "imagingselection-example-single-frame-image-selection.xml"
 BASIC = SELECTIONS / "imagingselection-example-basic-image-selection.json"
 ISSUE_LINE = re.compile(r"^(Fatal|Error|Warning|Information) @ ", re.M)
 

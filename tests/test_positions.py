@@ -302,7 +302,9 @@ def test_xml_and_json_of_the_same_resource_place_issues_at_the_same_element() ->
     located = 0
 
     def ordered(result: Result) -> list[Issue]:
-        return sorted(result.report.issues, key=lambda i: (i.location, i.message))
+        # Element order is an XML-only rule: the JSON has no order to break.
+        issues = [i for i in result.report.issues if "is out of order" not in i.message]
+        return sorted(issues, key=lambda i: (i.location, i.message))
 
     for x, j in zip(ordered(from_xml), ordered(from_json), strict=True):
         assert (x.location, x.message) == (j.location, j.message)

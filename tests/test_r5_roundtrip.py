@@ -220,6 +220,35 @@ def test_errata_correct_dom_6_and_the_decimal_regex_as_the_hl7_validator_does() 
     regex = decimal.element("decimal.value").regex
     assert regex is not None and re.fullmatch(regex, "1.5e-7") and re.fullmatch(regex, "-0.25")
     assert not re.fullmatch(regex, "1e")
+    # What the HL7 validator rejects with the corrected regex, on the number as written.
+    for text in ("1e09", "0." + "1" * 26, "1" * 25, "1." + "0" * 18):
+        assert not re.fullmatch(regex, text), text
+    for text in ("1E-17", "1.00000000000000000E-24", "123456789012345678", "1e9"):
+        assert re.fullmatch(regex, text), text
+
+
+def test_the_txt_2_erratum_splits_the_narrative_checks_as_the_hl7_validator_does() -> None:
+    errata = r5_definitions.load_errata()
+    published = _load_fixture("Narrative")
+    txt = {c.key: c.expression for c in published.element("Narrative.div").constraints}
+    assert txt == {"txt-1": "htmlChecks()", "txt-2": "htmlChecks()"}
+    corrected = r5_definitions.apply_errata(published, errata)
+    txt = {c.key: c.expression for c in corrected.element("Narrative.div").constraints}
+    assert txt == {"txt-1": "htmlChecks()", "txt-2": "htmlChecks2()"}
+    sources = {(e["type"], e.get("key")): e["source"] for e in errata["constraints"]}
+    assert "FHIRPathExpressionFixer" in sources[("Narrative", "txt-2")]
+
+
+def test_integer_ranges_are_imported_from_the_package() -> None:
+    integer = _load_fixture("integer").element("integer.value")
+    assert (integer.min_value, integer.max_value) == (-(2**31), 2**31 - 1)
+    positive = _load_fixture("positiveInt").element("positiveInt.value")
+    assert (positive.min_value, positive.max_value) == (1, 2**31 - 1)
+    long = _load_fixture("integer64").element("integer64.value")
+    assert (long.min_value, long.max_value) == (-(2**63), 2**63 - 1)
+    exported = _load_fixture("integer64").to_fhir()["differential"]["element"]
+    value = next(e for e in exported if e["path"] == "integer64.value")
+    assert value["maxValueInteger64"] == "9223372036854775807"
 
 
 def test_an_erratum_whose_published_text_changed_fails_loudly() -> None:

@@ -24,7 +24,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-EXAMPLE = ROOT / "examples/imagingselection/imagingselection-example-mg-image-selection.xml"
+EXAMPLE = (
+    ROOT / "examples/imagingselection/imagingselection-example-single-frame-image-selection.xml"
+)
 
 
 def _library_section() -> str:
@@ -122,8 +124,8 @@ def test_command_line_from_the_wheel(installed: Path) -> None:
     ran = _run(installed / "venv/bin/fhir-invariants", "validate", "selection.xml", cwd=installed)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == [
-        "-- selection.xml ImagingSelection/example-mg-image-selection",
-        "Warning @ ImagingSelection (line 2, col 1): Constraint failed: dom-6: "
+        "-- selection.xml ImagingSelection/example-single-frame-image-selection",
+        "Warning @ ImagingSelection (line 1, col 1): Constraint failed: dom-6: "
         "'A resource should have narrative for robust management'",
         "== selection.xml: 1 resource, 1 valid, 0 invalid; 0 errors, 1 warning, 0 notes",
         "== Total: 1 file, 1 resource, 1 valid, 0 invalid; 0 errors, 1 warning, 0 notes",

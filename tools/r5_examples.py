@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import engine  # noqa: E402
+from engine.model.numbers import JsonNumber  # noqa: E402
 
 
 def examples(package: Path) -> Iterator[tuple[str, Any]]:
@@ -44,7 +45,8 @@ def examples(package: Path) -> Iterator[tuple[str, Any]]:
             if handle is None:
                 continue
             try:
-                yield name, json.loads(handle.read().decode("utf-8"))
+                # Numbers as the engine's readers give them: exact, with their text.
+                yield name, json.loads(handle.read().decode("utf-8"), parse_float=JsonNumber)
             except (UnicodeDecodeError, json.JSONDecodeError) as err:
                 yield name, _Unreadable(str(err))
 

@@ -26,6 +26,7 @@ from xml.sax.saxutils import quoteattr
 
 import engine
 from engine.io.fhir_xml import canonical_xhtml, xml_to_json
+from engine.model.numbers import JsonNumber
 
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 
@@ -104,7 +105,10 @@ def _element(name: str, value: Any, extra: Any, parts: list[str]) -> None:
         parts.append(f"</{name}>")
         return
     if value is not None:
-        text = json.dumps(value) if isinstance(value, bool | int | float) else str(value)
+        if isinstance(value, JsonNumber):
+            text = value.text
+        else:
+            text = json.dumps(value) if isinstance(value, bool | int | float) else str(value)
         attrs += f" value={quoteattr(text)}"
     if isinstance(extra, dict) and isinstance(extra.get("id"), str):
         attrs = f" id={quoteattr(extra['id'])}" + attrs
@@ -132,7 +136,7 @@ def differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             yield from differences(x, y, f"{path}[{i}]")
     elif a != b or type(a) is not type(b):
-        yield f"{path}: {json.dumps(a)[:80]} != {json.dumps(b)[:80]}"
+        yield f"{path}: {json.dumps(a, default=repr)[:80]} != {json.dumps(b, default=repr)[:80]}"
 
 
 def _examples(tarball: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -143,7 +147,7 @@ def _examples(tarball: str) -> Iterator[tuple[str, dict[str, Any]]]:
             stream = tar.extractfile(member)
             if stream is None:
                 continue
-            data = json.load(stream)
+            data = json.load(stream, parse_float=JsonNumber)
             if isinstance(data, dict) and "resourceType" in data:
                 yield member.name, data
 

@@ -150,6 +150,13 @@ def _parser() -> argparse.ArgumentParser:
         "off with a reason (see docs/rules.md)",
     )
     validate.add_argument(
+        "--no-builtin-rules",
+        dest="builtin_rules",
+        action="store_false",
+        help="leave out the definitions folder's own rules (*.rules.yaml): for the bundled "
+        "definitions, the checks the HL7 validator makes in Java code (hl7v-* keys)",
+    )
+    validate.add_argument(
         "--jobs",
         "-j",
         metavar="N",
@@ -229,6 +236,7 @@ def _validate(args: argparse.Namespace) -> int:
     source = DefinitionsSource(
         None if args.definitions is None else str(args.definitions),
         None if args.rules is None else str(args.rules),
+        args.builtin_rules,
     )
     try:
         definitions = source.load()

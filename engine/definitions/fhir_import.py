@@ -13,7 +13,9 @@ Conventions, chosen to match how the seed definitions read:
 - A binding's value set loses its ``|version`` suffix; a binding without a value set (FHIR
   allows a bare ``example`` strength with a description) cannot be expressed in the
   definitions format and is left out.
-- The regex extension on a primitive's ``value`` type becomes ``ElementDefinition.regex``.
+- The regex extension on a primitive's ``value`` type becomes ``ElementDefinition.regex``;
+  integer ``minValue[x]``/``maxValue[x]`` (the 32-bit and 64-bit ranges of ``integer`` and
+  ``integer64``) become ``min_value``/``max_value``.
 - JSON carries no line numbers: every :class:`~engine.model.Source` points at line 1 of
   ``source_file``.
 
@@ -32,6 +34,7 @@ Example, with the official R5 definition of ``id`` (a copy is in the project's t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, cast, get_args
 
@@ -160,6 +163,8 @@ def _element(raw: Any, snapshot: Mapping[str, Any] | None, source: Source) -> El
         mappings=tuple(_mapping(m, path, source) for m in _list(raw, "mapping", path, source)),
         content_reference=_content_reference(raw.get("contentReference"), path, source),
         regex=_regex(raw, path, source),
+        min_value=_integer_bound(raw, "minValue", path, source),
+        max_value=_integer_bound(raw, "maxValue", path, source),
     )
 
 
@@ -274,6 +279,24 @@ def _regex(raw: Mapping[str, Any], path: str, source: Source) -> str | None:
     if len(set(found)) > 1 or not isinstance(found[0], str):
         raise DefinitionError(f"{path}: conflicting or invalid regex extensions", source)
     return found[0]
+
+
+#: The integer forms of ``minValue[x]``/``maxValue[x]`` (integer64 is a JSON string); the
+#: other forms (decimal, date, Quantity…) appear only in profiles and are not imported.
+_INTEGER_BOUNDS = ("Integer", "Integer64", "PositiveInt", "UnsignedInt")
+
+
+def _integer_bound(raw: Mapping[str, Any], prefix: str, path: str, source: Source) -> int | None:
+    for suffix in _INTEGER_BOUNDS:
+        value = raw.get(prefix + suffix)
+        if value is None:
+            continue
+        if isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value):
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise DefinitionError(f"{path}: invalid {prefix}{suffix} {value!r}", source)
+    return None
 
 
 def _list(raw: Mapping[str, Any], key: str, path: str, source: Source) -> list[Any]:

@@ -201,6 +201,17 @@ def parse_modifier(text: str, source: Source) -> tuple[bool, str]:
     return flag, reason
 
 
+def parse_integer(text: str, source: Source, field: str) -> int:
+    """A whole number, optionally signed: ``-2147483648``.
+
+    >>> parse_integer("2147483647", Source("X.md", 3), "Max Value")
+    2147483647
+    """
+    if re.fullmatch(r"[-+]?[0-9]{1,40}", text) is None:
+        raise DefinitionError(f"malformed {field} '{text}': expected a whole number", source)
+    return int(text)
+
+
 def parse_aliases(text: str, source: Source) -> tuple[str, ...]:
     """Comma-space separated aliases: ``BodyPartExamined, AnatomicRegionSequence``."""
     tree = _parse("aliases", text, source, f"malformed aliases '{text}'")

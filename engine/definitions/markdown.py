@@ -44,6 +44,8 @@ Type             see :func:`engine.definitions.fields.parse_types`; ``See [X.y](
                  element defined by another one (FHIR ``contentReference``)
 Regex            the regular expression of a primitive type's value, to the end of the line;
                  it must compile on RE2 (:mod:`engine.fhirpath.regex`)
+Min Value        the smallest value of an integer element: ``-2147483648``
+Max Value        the largest value of an integer element: ``2147483647``
 Binding          ``required:[name](/valueset-name)``
 Summary          ``true`` / ``false``
 Is Modifier      ``false``, ``true`` or ``true (Reason: …)``
@@ -83,6 +85,7 @@ from engine.definitions.fields import (
     parse_conditions,
     parse_constraints,
     parse_flag,
+    parse_integer,
     parse_mappings,
     parse_modifier,
     parse_regex,
@@ -120,6 +123,8 @@ FIELDS = (
     "Cardinality",
     "Type",
     "Regex",
+    "Min Value",
+    "Max Value",
     "Binding",
     "Summary",
     "Is Modifier",
@@ -246,12 +251,9 @@ def _load_value_sets(files: list[str]) -> dict[str, ValueSet]:
     if not files:
         return {}
     # Imported here: most loads have no value-set files and need not pay for the module.
-    from engine.definitions.terminology import load_value_sets
+    from engine.definitions.terminology import load_value_set_files
 
-    value_sets: dict[str, ValueSet] = {}
-    for file in files:
-        value_sets.update(load_value_sets(file))
-    return value_sets
+    return load_value_set_files(files)
 
 
 # ---- cross-file checks
@@ -571,6 +573,9 @@ _TEXT_FIELDS = {
 }
 
 
+_BOUND_FIELDS = {"Min Value": "min_value", "Max Value": "max_value"}
+
+
 def _field_values(name: str, text: str, source: Source, path: str) -> Mapping[str, Any]:
     """The ElementDefinition keyword arguments one field gives."""
     if name in _TEXT_FIELDS:
@@ -587,6 +592,8 @@ def _field_values(name: str, text: str, source: Source, path: str) -> Mapping[st
         return {"regex": parse_regex(text, source)}
     if name == "Binding":
         return {"binding": parse_binding(text, source)}
+    if name in _BOUND_FIELDS:
+        return {_BOUND_FIELDS[name]: parse_integer(text, source, name)}
     if name == "Summary":
         return {"is_summary": parse_flag(text, source)}
     if name == "Is Modifier":

@@ -137,6 +137,10 @@ def _field_values(element: ElementDefinition) -> dict[str, str]:
         if "\n" in element.regex:
             raise ValueError(f"{path}: a regex must be one line")
         values["Regex"] = element.regex
+    if element.min_value is not None:
+        values["Min Value"] = str(element.min_value)
+    if element.max_value is not None:
+        values["Max Value"] = str(element.max_value)
     if element.aliases:
         values["Aliases"] = _checked(
             path, "Aliases", ", ".join(element.aliases), parse_aliases, element.aliases

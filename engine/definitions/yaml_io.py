@@ -163,6 +163,8 @@ _UNUSUAL = re.compile(
     "[^\x0a\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
 )
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: Integers as the rule writers emit them (``-2147483648``): PyYAML reads these alike.
+_DECIMAL_INT = re.compile(r"0|-?[1-9][0-9]*")
 _TAG = "tag:yaml.org,2002:"
 
 
@@ -275,6 +277,8 @@ def _flow_item(raw: str) -> Any:
 @lru_cache(maxsize=65536)
 def _plain(raw: str) -> Any:
     """A plain scalar's value, for the types the subset allows."""
+    if _DECIMAL_INT.fullmatch(raw):
+        return int(raw)
     if (
         raw != raw.strip()
         or raw[0] in _INDICATORS
@@ -286,8 +290,6 @@ def _plain(raw: str) -> Any:
     tag = _RESOLVER.resolve(yaml.ScalarNode, raw, (True, False))
     if tag == _TAG + "str":
         return raw
-    if tag == _TAG + "int" and raw.isdigit() and (raw == "0" or raw[0] != "0"):
-        return int(raw)
     if tag == _TAG + "bool" and raw in ("true", "false"):
         return raw == "true"
     if tag == _TAG + "null" and raw == "null":

@@ -25,33 +25,16 @@ import re
 
 import lark
 
+from engine.fhirpath.catalog import FUNCTION_ARITIES
 from engine.fhirpath.reference.evaluator import supported_functions
 from engine.fhirpath.regex import PatternError, compile_pattern
 from engine.fhirpath.syntax import parse
 
 __all__ = ["KNOWN_FUNCTIONS", "expression_problems", "string_value"]
 
-#: Functions of FHIRPath (2.0 and the 3.0 additions) and those FHIR adds (R5, section
-#: "FHIRPath" of the specification, and the CDA extension), whether or not this engine
-#: can evaluate them.
-_FUNCTION_NAMES = """
-    empty exists all allTrue anyTrue allFalse anyFalse subsetOf supersetOf count distinct
-    isDistinct where select repeat repeatAll ofType single first last tail skip take
-    intersect exclude union combine iif toBoolean convertsToBoolean toInteger
-    convertsToInteger toLong convertsToLong toDate convertsToDate toDateTime
-    convertsToDateTime toDecimal convertsToDecimal toQuantity convertsToQuantity toString
-    convertsToString toTime convertsToTime indexOf lastIndexOf substring startsWith
-    endsWith contains upper lower replace matches matchesFull replaceMatches length
-    toChars split join trim encode decode escape unescape abs ceiling exp floor ln log
-    power round sqrt truncate children descendants trace now timeOfDay today
-    defineVariable lowBoundary highBoundary precision yearOf monthOf dayOf hourOf
-    minuteOf secondOf millisecondOf timezoneOffsetOf dateOf timeOf duration difference
-    aggregate sum min max avg is as type not sort comparable coalesce
-    extension hasValue getValue resolve elementDefinition slice checkModifiers conformsTo
-    memberOf subsumes subsumedBy htmlChecks hasTemplateIdOf getResourceKey
-    getReferenceKey weight
-"""
-KNOWN_FUNCTIONS: frozenset[str] = frozenset(_FUNCTION_NAMES.split()) | supported_functions()
+#: Every function FHIRPath, FHIR or this engine defines, whether or not this engine can
+#: evaluate it.
+KNOWN_FUNCTIONS: frozenset[str] = frozenset(FUNCTION_ARITIES) | supported_functions()
 
 _REGEX_FUNCTIONS = frozenset({"matches", "matchesFull", "replaceMatches"})
 _ESCAPES = {"'": "'", '"': '"', "`": "`", "\\": "\\", "/": "/", "f": "\f", "n": "\n"}

@@ -1,9 +1,14 @@
-"""The FHIR rules for narrative XHTML, behind the FHIRPath ``htmlChecks()`` function.
+"""The FHIR rules for narrative XHTML, behind the FHIRPath functions ``htmlChecks()`` and
+``htmlChecks2()``: pure functions of the narrative's text, for every evaluator.
 
 FHIR narrative may use only the basic formatting elements and attributes of HTML 4
-(chapters 7-11 and 15, no scripts, forms, frames, objects or event attributes), and must
-have some content (constraints txt-1 and txt-2 of ``Narrative.div``). The element and
-attribute lists are those of the HL7 Java validator (``XhtmlValidator``)::
+(chapters 7-11 and 15, no scripts, forms, frames, objects or event attributes: txt-1),
+and must have some non-whitespace content (txt-2). R5 publishes both constraints as
+``htmlChecks()``; the HL7 Java validator evaluates txt-1's ``htmlChecks()`` as the
+element and attribute rules only and txt-2 as ``htmlChecks2()``, the content rule (its
+``FHIRPathEngine.funcHtmlChecks1``/``funcHtmlChecks2``), so that each narrative problem
+fails the one constraint it breaks. The element and attribute lists are those of the
+HL7 Java validator (``XhtmlValidator``)::
 
     >>> html_problems('<div xmlns="http://www.w3.org/1999/xhtml"><p>Hello</p></div>')
     []
@@ -16,6 +21,8 @@ single root element div"); :func:`narrative_problems` checks that too::
 
     >>> narrative_problems('<p>Hello</p>')
     ["the narrative's root element must be a <div>, found <p>"]
+    >>> has_content('<div xmlns="http://www.w3.org/1999/xhtml"> <p> </p> </div>')
+    False
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import html.entities
 import re
 import xml.etree.ElementTree as ET
 
-__all__ = ["html_problems", "narrative_problems"]
+__all__ = ["has_content", "html_attribute", "html_problems", "narrative_problems"]
 
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 _XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
@@ -154,25 +161,22 @@ _BLOCKS = frozenset({"div", "blockquote", "table", "ol", "ul", "p"})
 # XML knows only five named entities; narrative written by hand often uses HTML's others.
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_JAVA_TRIMMED = "".join(chr(code) for code in range(0x21))
 
 
 def html_problems(text: str) -> list[str]:
-    """What makes ``text`` unacceptable as FHIR narrative XHTML; empty when it is fine.
+    """What makes ``text`` unacceptable as FHIR narrative XHTML (txt-1: well-formed, and
+    only the allowed elements and attributes); empty when it is fine. Whether it has
+    content is :func:`has_content`'s question (txt-2).
 
     ``text`` is either a whole ``<div>`` or a fragment of mixed content.
     """
-    if re.search(r"<!DOCTYPE", text, re.IGNORECASE):
-        return ["a DOCTYPE is not allowed"]
-    wrapped = f'<div xmlns="{XHTML_NAMESPACE}">{_ENTITY.sub(_numeric_entity, text)}</div>'
-    try:
-        root = ET.fromstring(wrapped)
-    except ET.ParseError as error:
-        return [f"not well-formed XHTML: {error}"]
+    root = _parse(text)
+    if isinstance(root, str):
+        return [root]
     problems: list[str] = []
     for child in root:
         _check(child, problems, in_paragraph=False)
-    if not _has_content(root):
-        problems.append("the narrative has no content")
     return problems
 
 
@@ -217,6 +221,54 @@ def _is_well_formed_fragment(text: str) -> bool:
     return True
 
 
+def has_content(text: str) -> bool:
+    """Whether narrative ``text`` shows something (txt-2): text that is not only
+    whitespace, or an image. False for text that is not well-formed XHTML (it has no
+    readable content), as in the HL7 validator.
+
+    Whitespace is what Java's ``String.trim()`` removes (the control characters and the
+    space), so a no-break space (``&nbsp;``) is content, as it is for the HL7 validator.
+    """
+    root = _parse(text)
+    if isinstance(root, str):
+        return False
+    if "".join(root.itertext()).strip(_JAVA_TRIMMED):
+        return True
+    return any(_split(element.tag)[1] == "img" for element in root.iter())
+
+
+def html_attribute(text: str, name: str) -> list[str]:
+    """The values of every ``name`` attribute in narrative ``text``, in document order
+    (``href`` of links, ``src`` of images, ``id`` of targets); empty when ``text`` is not
+    well-formed XHTML. ``xml:lang`` and other prefixed names are written with ``xml:``.
+
+        >>> html_attribute('<p><a href="#a">x</a><a name="b" href="http://x.org">y</a></p>',
+        ...                "href")
+        ['#a', 'http://x.org']
+    """
+    root = _parse(text)
+    if isinstance(root, str):
+        return []
+    return [
+        value
+        for element in root.iter()
+        if element is not root
+        for attribute, value in element.attrib.items()
+        if _attribute_name(attribute) == name
+    ]
+
+
+def _parse(text: str) -> ET.Element | str:
+    """The narrative as an element tree (wrapped in a ``div``), or why it is not XHTML."""
+    if re.search(r"<!DOCTYPE", text, re.IGNORECASE):
+        return "a DOCTYPE is not allowed"
+    wrapped = f'<div xmlns="{XHTML_NAMESPACE}">{_ENTITY.sub(_numeric_entity, text)}</div>'
+    try:
+        return ET.fromstring(wrapped)
+    except ET.ParseError as error:
+        return f"not well-formed XHTML: {error}"
+
+
 def _numeric_entity(match: re.Match[str]) -> str:
     name = match.group(1)
     if name in _XML_ENTITIES or name not in html.entities.name2codepoint:
@@ -255,9 +307,3 @@ def _split(tag: str) -> tuple[str | None, str]:
 def _attribute_name(attribute: str) -> str:
     namespace, name = _split(attribute)
     return f"xml:{name}" if namespace == _XML_NAMESPACE else name
-
-
-def _has_content(root: ET.Element) -> bool:
-    if "".join(root.itertext()).strip():
-        return True
-    return any(_split(element.tag)[1] == "img" for element in root.iter())

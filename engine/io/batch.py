@@ -28,7 +28,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import islice
 
-from engine.io.inputs import InputError, RawResource, Unreadable, parse
+from engine.io.inputs import InputError, RawResource, Unreadable, parse_with_issues
 from engine.io.positions import resource_type_at, with_positions
 from engine.model import Definitions
 from engine.rules.sources import DefinitionsSource
@@ -70,6 +70,8 @@ class Checker:
     line and column of its element in the text (:mod:`engine.io.positions`), read after
     validation: resources without issues cost nothing more. ``time_budget`` is the seconds
     one resource may take (:class:`~engine.validation.validator.Validator`).
+    The issues of an XML document's form (element order, undefined attributes) come
+    first in its report, then the validator's.
     """
 
     def __init__(
@@ -88,7 +90,7 @@ class Checker:
             issue = Issue("fatal", "processing", "(input)", item.message)
             return Result(item.source, item.file, Report(issues=(issue,)), unreadable=True)
         try:
-            resource = parse(item, self.definitions)
+            parsed = parse_with_issues(item, self.definitions)
         except InputError as e:
             location = f"({e.position})" if e.position else "(document)"
             issue = Issue("fatal", "structure", location, e.message, None, e.line, e.column)
@@ -96,6 +98,7 @@ class Checker:
         except Exception as e:  # noqa: BLE001 - one bad input must not end the run
             issue = Issue("fatal", "exception", "(document)", f"reading failed: {e!r}")
             return Result(item.source, item.file, Report(issues=(issue,)), len(item.data))
+        resource = parsed.resource
         try:
             report = self.validator.validate(resource)
         except Exception as e:  # noqa: BLE001 - one bad resource must not end the run
@@ -104,6 +107,9 @@ class Checker:
                 report = Report.of((issue,), resource)
             except Exception:  # noqa: BLE001 - not even its type and id can be read
                 report = Report(issues=(issue,))
+        if parsed.issues:
+            # What the syntax got wrong (XML element order…) comes first, as read.
+            report = Report.of((*parsed.issues, *report.issues), resource, report.suppressed)
         if not report.issues:
             return Result(item.source, item.file, report, len(item.data))
         if self.positions:

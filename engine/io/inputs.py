@@ -35,8 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from engine.io.fhir_xml import XmlInputError, xml_to_json
+from engine.io.fhir_xml import XmlInputError, read_xml
 from engine.model import Definitions
+from engine.model.numbers import JsonNumber
+from engine.validation.report import Issue
 
 Syntax = Literal["json", "xml"]
 
@@ -149,22 +151,44 @@ def expand(inputs: Iterable[str]) -> Iterator[Path | Unreadable | str]:
             yield from _expand(item)
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One resource text read: its FHIR JSON value, and what its syntax got wrong that
+    the JSON cannot show (FHIR XML's element order and attributes)."""
+
+    resource: Any
+    issues: tuple[Issue, ...] = ()
+
+
 def parse(raw: RawResource, definitions: Definitions) -> Any:
     """The FHIR JSON value of one resource text; XML is converted with ``definitions``.
+    (:func:`parse_with_issues` also gives the issues of the XML itself.)
 
     Raises :class:`InputError` for text that is not UTF-8, not JSON (duplicate
     properties and ``NaN`` included: FHIR JSON forbids them) or not FHIR XML.
+
+    A JSON number with a fraction or an exponent becomes a
+    :class:`~engine.model.numbers.JsonNumber` (a ``Decimal`` that keeps the text as
+    written), a whole number an ``int``: nothing is rounded to a binary float.
     """
+    return parse_with_issues(raw, definitions).resource
+
+
+def parse_with_issues(raw: RawResource, definitions: Definitions) -> Parsed:
+    """:func:`parse`, with the issues of an XML document's form (elements out of the
+    order the definitions give, attributes FHIR does not define), which validating
+    the JSON cannot find. Raises :class:`InputError` as :func:`parse` does."""
     try:
         return _parse(raw, definitions)
     except RecursionError:
         raise InputError("nested too deeply to read", raw.source) from None
 
 
-def _parse(raw: RawResource, definitions: Definitions) -> Any:
+def _parse(raw: RawResource, definitions: Definitions) -> Parsed:
     if raw.syntax == "xml":
         try:
-            return xml_to_json(raw.data, definitions)
+            document = read_xml(raw.data, definitions)
+            return Parsed(document.resource, document.issues)
         except XmlInputError as e:
             line = None if e.line is None else e.line + raw.line - 1
             raise InputError(e.message, raw.source, line, e.column) from None
@@ -174,7 +198,14 @@ def _parse(raw: RawResource, definitions: Definitions) -> Any:
         line = raw.data.count(b"\n", 0, e.start) + raw.line
         raise InputError(f"not UTF-8 text ({e.reason})", raw.source, line) from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return Parsed(
+            json.loads(
+                text,
+                object_pairs_hook=_no_duplicates,
+                parse_constant=_no_constant,
+                parse_float=JsonNumber,
+            )
+        )
     except json.JSONDecodeError as e:
         raise InputError(
             f"invalid JSON: {e.msg}", raw.source, e.lineno + raw.line - 1, e.colno

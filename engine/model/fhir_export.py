@@ -76,6 +76,13 @@ def _element(element: ElementDefinition, url: str) -> dict[str, Any]:
     if element.content_reference is not None:
         result["contentReference"] = "#" + element.content_reference
     _put(result, "type", [_type(t, element.regex) for t in element.types])
+    for prefix, bound in (("minValue", element.min_value), ("maxValue", element.max_value)):
+        if bound is None:
+            continue
+        if -(2**31) <= bound < 2**31:
+            result[prefix + "Integer"] = bound
+        else:  # only an integer64 holds it, and FHIR JSON writes integer64 as a string
+            result[prefix + "Integer64"] = str(bound)
     _put(result, "condition", list(element.conditions))
     _put(result, "constraint", [_constraint(c, url) for c in element.constraints])
     if element.is_modifier is not None:

@@ -182,6 +182,10 @@ class ElementDefinition:
     content_reference: str | None = None
     #: For the value of a primitive type: the regular expression its lexical form matches.
     regex: str | None = None
+    #: The smallest and largest value an integer element may have (FHIR ``minValueInteger``,
+    #: ``maxValueInteger`` and their ``integer64`` forms): ``integer.value`` is 32-bit.
+    min_value: int | None = None
+    max_value: int | None = None
 
     @property
     def name(self) -> str:
@@ -278,11 +282,14 @@ class ValueSet:
 
     ``codes`` holds ``(system, code)`` pairs; ``system`` is ``None`` when a definition
     lists bare codes (the short description of a required ``code`` element).
+    ``deprecated`` holds the codes among them that their code system (or the value set)
+    marks deprecated: still valid, but their use should be reviewed.
     """
 
     url: str
     name: str
     codes: frozenset[tuple[str | None, str]]
+    deprecated: frozenset[tuple[str | None, str]] = frozenset()
 
     def contains(self, code: str, system: str | None = None) -> bool:
         if system is None:

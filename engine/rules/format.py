@@ -109,6 +109,10 @@ def _element_lines(e: ElementDefinition, source_file: str) -> list[str]:
         )
     if e.regex is not None:
         lines.append(f"    regex: {scalar(e.regex)}")
+    if e.min_value is not None:
+        lines.append(f"    min-value: {e.min_value}")
+    if e.max_value is not None:
+        lines.append(f"    max-value: {e.max_value}")
     if e.is_modifier is not None:
         lines.append(f"    modifier: {scalar(e.is_modifier)}")
     if e.constraints:
@@ -258,7 +262,16 @@ class _Reader:
             e,
             at,
             required=("path", "line", "short", "cardinality"),
-            optional=("types", "content-reference", "binding", "regex", "modifier", "constraints"),
+            optional=(
+                "types",
+                "content-reference",
+                "binding",
+                "regex",
+                "min-value",
+                "max-value",
+                "modifier",
+                "constraints",
+            ),
         )
         path = self._string(e["path"], (*at, "path"))
         line = e["line"]
@@ -289,6 +302,8 @@ class _Reader:
                 else None
             ),
             regex=self._regex(e["regex"], (*at, "regex")) if "regex" in e else None,
+            min_value=self._integer(e, "min-value", at),
+            max_value=self._integer(e, "max-value", at),
             is_modifier=None if modifier is None else self._bool(modifier, (*at, "modifier")),
         )
 
@@ -383,6 +398,14 @@ class _Reader:
         except PatternError as error:
             self._fail(f"malformed regex: {error}", at)
         return pattern
+
+    def _integer(self, element: Mapping[str, Any], key: str, at: YamlPath) -> int | None:
+        if key not in element:
+            return None
+        data = element[key]
+        if not isinstance(data, int) or isinstance(data, bool):
+            self._fail("expected a whole number", (*at, key))
+        return data
 
     def _bool(self, data: Any, at: YamlPath) -> bool:
         if not isinstance(data, bool):

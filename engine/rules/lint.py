@@ -47,6 +47,7 @@ from typing import Any, Literal
 import lark
 
 from engine.fhirpath.analysis import unknown_elements
+from engine.fhirpath.catalog import FUNCTION_ARITIES
 from engine.fhirpath.syntax import FhirPathSyntaxError, parse
 from engine.model import (
     Constraint,
@@ -703,53 +704,6 @@ def _times(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else a * b
 
 
-#: name → (fewest, most arguments; None: any number). FHIRPath 2.0 (with the STU
-#: additions FHIR constraints use) and the functions FHIR adds.
-_FUNCTIONS: Mapping[str, tuple[int, int | None]] = {
-    **dict.fromkeys(
-        ["empty", "allTrue", "anyTrue", "allFalse", "anyFalse", "count", "distinct"]
-        + ["isDistinct", "single", "first", "last", "tail", "not", "children", "descendants"]
-        + ["toBoolean", "convertsToBoolean", "toInteger", "convertsToInteger", "toLong"]
-        + ["convertsToLong", "toDate", "convertsToDate", "toDateTime", "convertsToDateTime"]
-        + ["toDecimal", "convertsToDecimal", "toString", "convertsToString", "toTime"]
-        + ["convertsToTime", "upper", "lower", "length", "toChars", "trim", "abs", "ceiling"]
-        + ["exp", "floor", "ln", "sqrt", "truncate", "now", "timeOfDay", "today", "precision"]
-        + ["sum", "min", "max", "avg", "type", "hasValue", "getValue", "resolve", "htmlChecks"]
-        + ["elementDefinition", "yearOf", "monthOf", "dayOf", "hourOf", "minuteOf"]
-        + ["secondOf", "millisecondOf", "timezoneOffsetOf", "dateOf", "timeOf"]
-        + ["getResourceKey"],
-        (0, 0),
-    ),
-    **dict.fromkeys(
-        ["all", "subsetOf", "supersetOf", "where", "select", "repeat", "repeatAll", "ofType"]
-        + ["skip", "take", "intersect", "exclude", "union", "combine", "indexOf"]
-        + ["lastIndexOf", "startsWith", "endsWith", "contains", "encode", "decode", "escape"]
-        + ["unescape", "split", "log", "power", "is", "as", "extension", "comparable"]
-        + ["conformsTo", "memberOf", "subsumes", "subsumedBy", "checkModifiers"]
-        + ["hasTemplateIdOf"],
-        (1, 1),
-    ),
-    "exists": (0, 1),
-    "iif": (2, 3),
-    "toQuantity": (0, 1),
-    "convertsToQuantity": (0, 1),
-    "substring": (1, 2),
-    "replace": (2, 2),
-    "matches": (1, 2),
-    "matchesFull": (1, 2),
-    "replaceMatches": (2, 3),
-    "join": (0, 1),
-    "round": (0, 1),
-    "trace": (1, 2),
-    "defineVariable": (1, 2),
-    "lowBoundary": (0, 1),
-    "highBoundary": (0, 1),
-    "aggregate": (1, 2),
-    "sort": (0, None),
-    "coalesce": (1, None),
-    "slice": (2, 2),
-    "getReferenceKey": (0, 1),
-}
 #: Functions whose arguments are evaluated once per item of their input.
 _ITEM_FUNCTIONS = frozenset(
     {"where", "select", "all", "exists", "repeat", "repeatAll", "aggregate", "sort", "iif"}
@@ -1140,7 +1094,7 @@ class _Analysis:
     ) -> _Coll:
         name = _name(invocation)
         arguments = _arguments(invocation)
-        arity = _FUNCTIONS.get(name)
+        arity = FUNCTION_ARITIES.get(name)
         if name in _TERMINOLOGY_FUNCTIONS and _on_terminologies(node):
             arity = (1, None)
         if arity is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.definitions.terminology import load_value_sets
+from engine.definitions.terminology import load_value_set_files
 from engine.model import (
     DefinitionError,
     Definitions,
@@ -86,11 +86,11 @@ def _owners(index: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
 
 
 def _value_sets(folder: Path) -> dict[str, ValueSet]:
-    value_sets: dict[str, ValueSet] = {}
-    for path in sorted(folder.rglob("*.valuesets.yaml")):
-        if RULES_DIR not in path.relative_to(folder).parts[:-1]:
-            value_sets.update(load_value_sets(path))
-    return value_sets
+    return load_value_set_files(
+        path
+        for path in sorted(folder.rglob("*.valuesets.yaml"))
+        if RULES_DIR not in path.relative_to(folder).parts[:-1]
+    )
 
 
 def _read(path: Path) -> str:

@@ -295,6 +295,8 @@ _ELEMENT_FIELDS = {
     "binding": "binding",
     "content_reference": "content-reference",
     "regex": "regex",
+    "min_value": "min-value",
+    "max_value": "max-value",
     "is_modifier": "modifier",
     "short": "short",
 }

@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.fhirpath.regex import Pattern, compile_pattern
 from engine.model import Definitions, ElementDefinition, TypeRef
+from engine.model.numbers import lexical_form
 from engine.validation.report import Issue
 
 # FHIR JSON's representation of primitive values (FHIR R5, JSON format: "Primitive
@@ -71,13 +72,18 @@ class PrimitiveRule:
     #: ``date``, ``dateTime`` or ``instant`` when the type is (or derives from) one:
     #: its values must also be real calendar dates, and times need a time zone.
     temporal: str | None = None
-    #: The format in words, from the type's definition, and its regular expression: what
-    #: a value that does not match is told.
+    #: The format in words, from the type's regular expression: what a value that does not
+    #: match is told.
     description: str = ""
+    #: The range of an integer type's values (``integer``: 32-bit, ``integer64``: 64-bit).
+    min_value: int | None = None
+    max_value: int | None = None
 
 
 def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | None:
-    """The JSON kind and format of ``type_code``'s values, or None when it is not loaded."""
+    """The JSON kind, format and range of ``type_code``'s values, or None when it is not
+    loaded. A type without its own regex or range has its base type's (``positiveInt``
+    states both; a type derived from ``integer`` that states neither has the 32-bit range)."""
     if type_code.startswith(SYSTEM_TYPE_PREFIX):
         system = type_code.removeprefix(SYSTEM_TYPE_PREFIX)
         return PrimitiveRule(type_code, _JSON_KIND.get(system, "string"), None)
@@ -85,11 +91,14 @@ def primitive_rule(definitions: Definitions, type_code: str) -> PrimitiveRule | 
     if not lineage:
         return None
     kind = next((_JSON_KIND[sd.name] for sd in lineage if sd.name in _JSON_KIND), "string")
-    value = next((v for sd in lineage if (v := sd.get(f"{sd.name}.value")) is not None), None)
+    values = [v for sd in lineage if (v := sd.get(f"{sd.name}.value")) is not None]
+    value = values[0] if values else None
     regex = compile_pattern(value.regex) if value is not None and value.regex else None
     temporal = next((sd.name for sd in lineage if sd.name in _TEMPORAL_TYPES), None)
     description = describe_pattern(value.regex) if value is not None and value.regex else ""
-    return PrimitiveRule(type_code, kind, regex, temporal, description)
+    low = next((v.min_value for v in values if v.min_value is not None), None)
+    high = next((v.max_value for v in values if v.max_value is not None), None)
+    return PrimitiveRule(type_code, kind, regex, temporal, description, low, high)
 
 
 _CLASS_PATTERN = re.compile(r"\[((?:\\.|[^\]\\])+)\](\{(\d+),(\d+)\}|\{(\d+)\}|\+|\*)")
@@ -122,7 +131,13 @@ def describe_pattern(pattern: str) -> str:
 
 
 def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[Issue]:
-    """The JSON kind of the value, then its lexical form against the type's regex."""
+    """The JSON kind of the value, then its lexical form against the type's regex, then
+    an integer's range.
+
+    The lexical form is the text as written: the readers keep it for every number
+    (:class:`~engine.model.numbers.JsonNumber`); a ``float`` built by a program has
+    none, and only its kind and finiteness are checked.
+    """
     if value is None:
         return
     kind = rule.json_kind
@@ -147,10 +162,8 @@ def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[
     if isinstance(value, str) and value == "":
         yield Issue("error", "value", location, "A primitive value cannot be an empty string")
         return
-    # A JSON number's lexical form is already fixed by JSON; integer types still need
-    # their ranges (positiveInt > 0…), which their regexes state on the digits.
-    lexical = isinstance(value, str | int) and not isinstance(value, bool)
-    if rule.regex is not None and lexical and not rule.regex.fullmatch(str(value)):
+    lexical = lexical_form(value)
+    if rule.regex is not None and lexical is not None and not rule.regex.fullmatch(lexical):
         yield Issue(
             "error",
             "value",
@@ -168,6 +181,8 @@ def check_primitive(rule: PrimitiveRule, value: Any, location: str) -> Iterator[
                 location,
                 f"The value {_show(value)} is not a valid {rule.type_code}: {problem}",
             )
+            return
+    yield from _check_range(rule, value, location)
 
 
 def temporal_problem(value: str) -> str | None:
@@ -193,37 +208,78 @@ def temporal_problem(value: str) -> str | None:
     return None
 
 
+def _check_range(rule: PrimitiveRule, value: Any, location: str) -> Iterator[Issue]:
+    if rule.min_value is None and rule.max_value is None:
+        return
+    # integer64 is a JSON string; its regex has already vouched for the digits.
+    number = int(value) if isinstance(value, str) else value
+    if not isinstance(number, int) or isinstance(number, bool):
+        return
+    if rule.max_value is not None and number > rule.max_value:
+        yield Issue(
+            "error",
+            "value",
+            location,
+            f"The value {_show(value)} is greater than {rule.max_value}, the largest value "
+            f"of type '{rule.type_code}'",
+        )
+    elif rule.min_value is not None and number < rule.min_value:
+        yield Issue(
+            "error",
+            "value",
+            location,
+            f"The value {_show(value)} is less than {rule.min_value}, the smallest value "
+            f"of type '{rule.type_code}'",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BindingCodes:
+    """The codes a required binding allows, and where they come from."""
+
+    #: The value set's name, for messages.
+    name: str
+    codes: frozenset[tuple[str | None, str]]
+    #: Codes that are valid but deprecated: their use is a warning.
+    deprecated: frozenset[tuple[str | None, str]] = frozenset()
+    #: True when the codes are the element's short description (``a | b | c``), used
+    #: because the definitions' data cannot expand the value set.
+    from_description: bool = False
+
+
 def binding_codes(
     definitions: Definitions, element: ElementDefinition, type_code: str | None
-) -> tuple[str, frozenset[tuple[str | None, str]]] | None:
-    """The name and ``(system, code)`` pairs a required binding allows, when they are known.
+) -> BindingCodes | None:
+    """The codes a required binding allows, when they are known.
 
-    A required ``code`` element whose short description lists its codes
-    (``available | entered-in-error | inactive | unknown``) is held to that list: it is
-    the definition's own statement. Otherwise the value set data loaded with the
-    definitions is used; a value set that could not be enumerated is not checked.
+    The value set's codes come from the value-set data loaded with the definitions
+    (``*.valuesets.yaml``). Only when that data cannot expand it, a required ``code``
+    element whose short description lists its codes (``available | entered-in-error |
+    inactive | unknown``) is held to that list. Otherwise the binding is not checked.
     """
     binding = element.binding
     if binding is None or binding.strength != "required":
         return None
+    value_set = definitions.value_set(binding.value_set)
+    if value_set is not None:
+        return BindingCodes(value_set.name, value_set.codes, value_set.deprecated)
     listed = element.short.split(" | ")
     # "draft | requested | … | +" is an abbreviated list, not the definition's statement
     if type_code == "code" and _CODE_LIST.match(element.short) and "+" not in listed:
-        return binding.value_set_name, frozenset((None, c) for c in listed)
-    value_set = definitions.value_set(binding.value_set)
-    if value_set is None:
-        return None
-    return value_set.name, value_set.codes
+        codes = frozenset((None, c) for c in listed)
+        return BindingCodes(binding.value_set_name, codes, from_description=True)
+    return None
 
 
 def check_binding(
-    name: str,
-    codes: frozenset[tuple[str | None, str]],
+    allowed: BindingCodes,
     type_code: str | None,
     value: Any,
     location: str,
 ) -> Iterator[Issue]:
-    """Codes of ``value`` (a code, Coding or CodeableConcept) against a required value set."""
+    """Codes of ``value`` (a code, Coding or CodeableConcept) against a required value set:
+    an error for a code outside it, a warning for a deprecated one."""
+    name, codes = allowed.name, allowed.codes
     if type_code in ("Coding", "CodeableConcept") and isinstance(value, dict):
         codings = [value] if type_code == "Coding" else value.get("coding", [])
         if not isinstance(codings, list):
@@ -248,18 +304,47 @@ def check_binding(
                 "error",
                 "code-invalid",
                 location,
-                f"None of the codes provided ({shown}) are in the required value set '{name}'",
+                f"None of the codes provided ({shown}) are in the required value set "
+                f"'{name}'{_origin(allowed)}",
             )
+            return
+        for system, code in pairs:
+            if _allowed(codes, system, code) and _allowed(allowed.deprecated, system, code):
+                yield _deprecated(code, name, location)
         return
-    if isinstance(value, str) and not _allowed(codes, None, value):
+    if not isinstance(value, str):
+        return
+    if not _allowed(codes, None, value):
         listed = sorted({c for _, c in codes})
         shown = ", ".join(listed) if len(listed) <= 12 else ", ".join(listed[:12]) + ", …"
         yield Issue(
             "error",
             "code-invalid",
             location,
-            f"The value '{value}' is not in the required value set '{name}' ({shown})",
+            f"The value '{value}' is not in the required value set '{name}' ({shown})"
+            f"{_origin(allowed)}",
         )
+    elif _allowed(allowed.deprecated, None, value):
+        yield _deprecated(value, name, location)
+
+
+def _origin(allowed: BindingCodes) -> str:
+    if not allowed.from_description:
+        return ""
+    return (
+        "; the value set cannot be expanded from the definitions' data, so the codes "
+        "are those the element's description lists"
+    )
+
+
+def _deprecated(code: str, name: str, location: str) -> Issue:
+    # The HL7 validator's wording (DEPRECATED_CONCEPT_FOUND), as a warning of the same kind.
+    return Issue(
+        "warning",
+        "business-rule",
+        location,
+        f"The concept '{code}' is deprecated and its use should be reviewed (value set '{name}')",
+    )
 
 
 def _allowed(codes: frozenset[tuple[str | None, str]], system: str | None, code: str) -> bool:
@@ -328,7 +413,7 @@ def _show(value: Any) -> str:
     >>> _show("x" * 1000)[-26:]
     "xxxxxx…' (1000 characters)"
     """
-    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    text = f"'{value}'" if isinstance(value, str) else lexical_form(value) or repr(value)
     if len(text) <= _SHOWN_LENGTH:
         return text
     length = len(value) if isinstance(value, str) else len(text)

@@ -40,6 +40,7 @@ from engine.model import (
 )
 from engine.validation.checks import (
     SYSTEM_TYPE_PREFIX,
+    BindingCodes,
     PrimitiveRule,
     binding_codes,
     primitive_rule,
@@ -122,8 +123,8 @@ class NodePlan:
     #: The type path FHIRPath navigates from (a type name, or a backbone element's path).
     focus_type: str
     primitive: PrimitiveRule | None
-    #: The required binding's value-set name and its ``(system, code)`` pairs.
-    binding: tuple[str, frozenset[tuple[str | None, str]]] | None
+    #: The codes of a required binding.
+    binding: BindingCodes | None
     #: The types of a Reference or CodeableReference whose targets are restricted.
     references: tuple[TypeRef, ...]
     #: Compiled constraints whose verdict depends on the focus alone, and the others.

@@ -42,7 +42,9 @@ DEFAULT_TIME_BUDGET = 60.0
 
 class Validator:
     """Validates FHIR resources (parsed JSON) against loaded definitions (by default the
-    bundled ones, :func:`engine.bundled_definitions`).
+    bundled ones, :func:`engine.bundled_definitions`, with the HL7 validator's built-in
+    checks of ``definitions/hl7-validator.rules.yaml``; ``builtin_rules=False`` leaves
+    those out).
 
     ``evaluator`` names the FHIRPath evaluator (:data:`engine.fhirpath.EVALUATORS`).
     Builds each type's plan once, on first use, and is safe to reuse for any number of
@@ -63,9 +65,15 @@ class Validator:
         *,
         evaluator: str = DEFAULT_EVALUATOR,
         time_budget: float | None = DEFAULT_TIME_BUDGET,
+        builtin_rules: bool = True,
     ) -> None:
         if definitions is None:
-            definitions = bundled_definitions()
+            definitions = bundled_definitions(builtin_rules)
+        elif not builtin_rules:
+            raise ValueError(
+                "builtin_rules=False chooses the bundled definitions without their rules "
+                "files; load your own with load_definitions(..., builtin_rules=False)"
+            )
         if time_budget is not None and not time_budget > 0:
             raise ValueError(f"time_budget must be a positive number of seconds, not {time_budget}")
         self.definitions = definitions

@@ -374,10 +374,11 @@ class Walk:
             ext = None
         if ext is None and item is not None:
             # Everything but the context-dependent constraints depends on the value alone.
-            found = self._memo.get((node, type(item), item))
+            # A number's text counts too (1e9 and 1e09 are equal numbers, not equal texts).
+            key = (node, type(item), item if type(item) is str else getattr(item, "text", item))
+            found = self._memo.get(key)
             if found is None:
-                found = self._value_issues(node, item, where)
-                self._memo[(node, type(item), item)] = found
+                found = self._memo[key] = self._value_issues(node, item, where)
             if found:
                 self._add(found, where)
             if node.context_rules:
@@ -406,7 +407,7 @@ class Walk:
                 self._add(found, where)
         binding = node.binding
         if binding is not None:
-            found = tuple(check_binding(binding[0], binding[1], node.type_code, value, ""))
+            found = tuple(check_binding(binding, node.type_code, value, ""))
             if found:
                 self._add(found, where)
         for type_ref in node.references:
@@ -427,8 +428,7 @@ class Walk:
         if node.primitive is not None:
             found.extend(check_primitive(node.primitive, value, ""))
         if node.binding is not None:
-            name, codes = node.binding
-            found.extend(check_binding(name, codes, node.type_code, value, ""))
+            found.extend(check_binding(node.binding, node.type_code, value, ""))
         for rule in node.focus_rules:
             verdict = self._verdict(rule, value, None, {}, {}, where)
             issue = _issue(rule, verdict, "")

@@ -10,7 +10,7 @@ from engine.fhirpath import evaluate
 from engine.fhirpath.quantities import quantity_order, units_comparable
 from engine.fhirpath.reference.functions import FUNCTIONS
 from engine.fhirpath.typeinfo import fhirpathpy_model
-from engine.fhirpath.xhtml import html_problems
+from engine.fhirpath.xhtml import has_content, html_problems
 
 from .r5 import r5_definitions
 from .suite import SUITE, output_matches, rendered, suite_cases, suite_input
@@ -137,7 +137,8 @@ def test_ele_1_on_a_primitive_with_only_an_extension():
         ("<p>a</p><script>alert(1)</script>", "element 'script' is not allowed"),
         ('<p onclick="go()">a</p>', "attribute 'onclick' is not allowed on 'p'"),
         ("<p><table><tr><td>a</td></tr></table></p>", "block element 'table'"),
-        ('<div xmlns="http://www.w3.org/1999/xhtml"> </div>', "the narrative has no content"),
+        # Content is txt-2's rule (has_content), not a rule about elements and attributes.
+        ('<div xmlns="http://www.w3.org/1999/xhtml"> </div>', None),
         ("<p>unclosed", "not well-formed XHTML"),
         ('<!DOCTYPE html><div xmlns="http://www.w3.org/1999/xhtml">a</div>', "a DOCTYPE"),
         ('<svg xmlns="http://www.w3.org/2000/svg"/>x', "element 'svg' is not in the XHTML"),
@@ -151,10 +152,37 @@ def test_html_rules(text, problem):
         assert any(p.startswith(problem) for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('<div xmlns="http://www.w3.org/1999/xhtml"><p>Some text</p></div>', True),
+        ('<div xmlns="http://www.w3.org/1999/xhtml">\n  <p> \t</p>\n</div>', False),
+        ('<div xmlns="http://www.w3.org/1999/xhtml"><img src="x.png"/></div>', True),
+        # Java's trim() keeps a no-break space: the HL7 validator counts it as content.
+        ('<div xmlns="http://www.w3.org/1999/xhtml">&nbsp;</div>', True),
+        ('<div xmlns="http://www.w3.org/1999/xhtml"><p>a</pa></div>', False),
+        ("<script>alert(1)</script>", True),
+    ],
+)
+def test_narrative_content(text, expected):
+    assert has_content(text) is expected
+    assert evaluate(f"{_quoted(text)}.htmlChecks2()", {}) == [expected]
+
+
+def _quoted(text: str) -> str:
+    return (
+        "'"
+        + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\t", "\\t")
+        + "'"
+    )
+
+
 def test_html_checks_is_empty_for_non_strings():
     assert evaluate("5.htmlChecks()", {}) == []
     assert evaluate("('<p>a</p>' | '<p>b</p>').htmlChecks()", {}) == []
     assert evaluate("'<b>x</b>'.htmlChecks()", {}) == [True]
+    assert evaluate("5.htmlChecks2()", {}) == []
+    assert evaluate("('<p>a</p>' | '<p>b</p>').htmlChecks2()", {}) == []
 
 
 @pytest.mark.parametrize(
@@ -204,5 +232,7 @@ def test_ordering_operators_handle_quantities(expression, expected):
 
 
 def test_the_table_names_only_callable_functions():
-    assert {"hasValue", "htmlChecks", "lowBoundary", "highBoundary", "comparable"} <= set(FUNCTIONS)
+    assert {"hasValue", "htmlChecks", "htmlChecks2", "lowBoundary", "highBoundary"} <= set(
+        FUNCTIONS
+    )
     assert all(callable(entry["fn"]) for entry in FUNCTIONS.values())

@@ -7,7 +7,14 @@ lose what a primitive's node carries: its extensions, its FHIR type). Functions 
 therefore receive fhirpathpy nodes and unwrap them themselves.
 
 - ``hasValue()``: a single primitive with a value (not just extensions);
-- ``htmlChecks()``: narrative XHTML rules (:mod:`engine.fhirpath.xhtml`);
+- ``htmlChecks()``, ``htmlChecks2()``: the narrative XHTML rules and the narrative
+  content rule, as the HL7 validator applies them to txt-1 and txt-2
+  (:mod:`engine.fhirpath.xhtml`);
+- ``htmlAttribute(name)``: the values of an attribute in narrative XHTML (links, anchors);
+- ``elementIds()``: the ids of the elements of a resource, not of the resources it holds
+  (:mod:`engine.fhirpath.content`);
+- ``base64Size()``, ``base64Sha1()``: the decoded length and SHA-1 of base64 content
+  (:mod:`engine.fhirpath.binary`), for the Attachment checks of the built-in rules;
 - ``lowBoundary([precision])``, ``highBoundary([precision])``: decimals, quantities,
   dates, date-times and times (:mod:`engine.fhirpath.boundaries`);
 - ``comparable(quantity)``: whether two quantities' units can be compared, and
@@ -37,11 +44,13 @@ from fhirpathpy.engine import util
 from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, ResourceNode
 
+from engine.fhirpath.binary import base64_sha1, base64_size
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
+from engine.fhirpath.content import element_ids
 from engine.fhirpath.quantities import quantity_order, units_comparable
 from engine.fhirpath.reference import navigation
 from engine.fhirpath.regex import compile_pattern
-from engine.fhirpath.xhtml import html_problems, narrative_problems
+from engine.fhirpath.xhtml import has_content, html_attribute, html_problems, narrative_problems
 
 __all__ = ["FUNCTIONS", "UNSUPPORTED"]
 
@@ -73,16 +82,62 @@ def has_value(ctx: dict[str, Any], inputs: list[Any]) -> bool:
 
 
 def html_checks(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
-    """FHIRPath ``htmlChecks()``: true when a single string is acceptable narrative XHTML;
-    empty for anything that is not one string. An ``xhtml`` element (``Narrative.div``)
-    must moreover be one ``<div>`` in the XHTML namespace."""
-    if len(inputs) != 1:
-        return []
-    text = util.get_data(inputs[0])
-    if not isinstance(text, str):
+    """FHIRPath ``htmlChecks()``: true when a single string is well-formed narrative XHTML
+    with only the allowed elements and attributes; empty for anything that is not one
+    string. An ``xhtml`` element (``Narrative.div``) must moreover be one ``<div>`` in the
+    XHTML namespace."""
+    text = _single_string(inputs)
+    if text is None:
         return []
     is_xhtml = isinstance(inputs[0], ResourceNode) and inputs[0].path == "xhtml"
     return [not (narrative_problems(text) if is_xhtml else html_problems(text))]
+
+
+def html_checks2(ctx: dict[str, Any], inputs: list[Any]) -> list[bool]:
+    """``htmlChecks2()``, the HL7 validator's content rule for narrative (txt-2): true
+    when a single string is XHTML that shows some non-whitespace text or an image."""
+    text = _single_string(inputs)
+    return [] if text is None else [has_content(text)]
+
+
+def html_attribute_values(ctx: dict[str, Any], inputs: list[Any], name: Any) -> list[str]:
+    """``htmlAttribute(name)``: the values of every ``name`` attribute in a single XHTML
+    string (empty for anything else)."""
+    text = _single_string(inputs)
+    if text is None or not isinstance(name, str):
+        return []
+    return html_attribute(text, name)
+
+
+def base64_size_of(ctx: dict[str, Any], inputs: list[Any]) -> list[int]:
+    """``base64Size()``: the number of bytes a single base64 string decodes to; empty when
+    it is not base64 or not one string."""
+    text = _single_string(inputs)
+    size = None if text is None else base64_size(text)
+    return [] if size is None else [size]
+
+
+def base64_sha1_of(ctx: dict[str, Any], inputs: list[Any]) -> list[str]:
+    """``base64Sha1()``: the SHA-1 of the bytes a single base64 string decodes to,
+    base64-encoded; empty when it is not base64 or not one string."""
+    text = _single_string(inputs)
+    digest = None if text is None else base64_sha1(text)
+    return [] if digest is None else [digest]
+
+
+def element_ids_of(ctx: dict[str, Any], inputs: list[Any]) -> list[str]:
+    """``elementIds()``: the ids of the elements inside a single resource, without those
+    of the resources it holds."""
+    if len(inputs) != 1:
+        return []
+    return element_ids(util.get_data(inputs[0]))
+
+
+def _single_string(inputs: list[Any]) -> str | None:
+    if len(inputs) != 1:
+        return None
+    text = util.get_data(inputs[0])
+    return text if isinstance(text, str) else None
 
 
 def low_boundary(ctx: dict[str, Any], inputs: list[Any], precision: Any = None) -> list[Any]:
@@ -163,20 +218,20 @@ def matches(ctx: dict[str, Any], inputs: list[Any], regex: Any) -> Any:
     single-line mode (``.`` matches a line break)."""
     if not regex or not inputs:
         return []
-    return compile_pattern(regex, dot_all=True).search(_single_string(inputs))
+    return compile_pattern(regex, dot_all=True).search(_the_string(inputs))
 
 
 def replace_matches(ctx: dict[str, Any], inputs: list[Any], regex: Any, replacement: Any) -> Any:
     """FHIRPath ``replaceMatches(regex, substitution)``; ``$1`` in the substitution is the
     first group."""
-    text = _single_string(inputs)
+    text = _the_string(inputs)
     if isinstance(regex, list) or isinstance(replacement, list):
         return []
     template = re.sub(r"\$(\d+)", r"\\\1", replacement)
     return compile_pattern(regex).sub(template, text)
 
 
-def _single_string(inputs: list[Any]) -> str:
+def _the_string(inputs: list[Any]) -> str:
     """The one string a string function works on (fhirpathpy's rule and message)."""
     data = util.get_data(inputs[0]) if len(inputs) == 1 else inputs
     if not isinstance(data, str):
@@ -256,6 +311,11 @@ def _entry(fn: Callable[..., Any], arity: dict[int, list[str]] | None = None) ->
 FUNCTIONS: Mapping[str, _Function] = {
     "hasValue": _entry(has_value),
     "htmlChecks": _entry(html_checks),
+    "htmlChecks2": _entry(html_checks2),
+    "htmlAttribute": _entry(html_attribute_values, {1: ["String"]}),
+    "elementIds": _entry(element_ids_of),
+    "base64Size": _entry(base64_size_of),
+    "base64Sha1": _entry(base64_sha1_of),
     "lowBoundary": _entry(low_boundary, {0: [], 1: ["Integer"]}),
     "highBoundary": _entry(high_boundary, {0: [], 1: ["Integer"]}),
     "comparable": _entry(comparable, {1: ["Any"]}),

@@ -1,0 +1,51 @@
+"""What a resource holds, read from its FHIR JSON: behind the FHIRPath function
+``elementIds()``, a pure function of plain values for every evaluator.
+
+    >>> element_ids({"resourceType": "Patient", "id": "p",
+    ...              "name": [{"id": "n1", "given": ["A"], "_given": [{"id": "g1"}]}],
+    ...              "contained": [{"resourceType": "Organization", "id": "o",
+    ...                             "address": [{"id": "n1"}]}]})
+    ['n1', 'g1']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["element_ids"]
+
+
+def element_ids(resource: Any) -> list[str]:
+    """The ids of the elements inside ``resource`` (its complex elements' ``id`` and its
+    primitives' ``_name.id``), in document order, without the resource's own id and
+    without looking into the resources it holds (contained resources, Bundle entries,
+    Parameters resources are resources of their own). Empty for anything but an object.
+
+    A StructureDefinition's ``snapshot`` and ``differential`` are left out: their
+    ElementDefinition ids are element paths, unique within each list and repeated
+    between the two by design (FHIR R5 ElementDefinition.id).
+    """
+    found: list[str] = []
+    if isinstance(resource, Mapping):
+        skipped = {"id", "resourceType"}
+        if resource.get("resourceType") == "StructureDefinition":
+            skipped |= {"snapshot", "differential"}
+        for key, value in resource.items():
+            if key not in skipped:
+                _collect(value, found)
+    return found
+
+
+def _collect(value: Any, found: list[str]) -> None:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+        elif isinstance(item, Mapping):
+            if isinstance(item.get("resourceType"), str):
+                continue  # a nested resource: its ids are its own
+            if isinstance(item.get("id"), str):
+                found.append(item["id"])
+            pending.extend(reversed([v for k, v in item.items() if k != "id"]))
