@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from engine.fhirpath.compiled import CompiledEvaluator
 from engine.fhirpath.evaluation import Evaluator
 from engine.fhirpath.reference.evaluator import ReferenceEvaluator
 from engine.model import Definitions
@@ -16,6 +17,7 @@ from engine.model import Definitions
 __all__ = ["DEFAULT_EVALUATOR", "EVALUATORS", "make_evaluator"]
 
 _FACTORIES: dict[str, Callable[[Definitions], Evaluator]] = {
+    "compiled": CompiledEvaluator,
     "fhirpathpy": ReferenceEvaluator,
 }
 #: The names of the evaluators, for command-line choices.

@@ -1,0 +1,217 @@
+"""The compiled evaluator: FHIRPath expressions as Python closures over plain JSON.
+
+:class:`CompiledEvaluator` implements :class:`engine.fhirpath.evaluation.Evaluator`. It
+compiles an expression once per focus type (:mod:`engine.fhirpath.compiled.compiler`)
+and evaluates it with no per-call set-up beyond the environment object. An expression
+the compiler cannot handle is evaluated by the reference evaluator instead, whole; each
+such fallback is recorded in :attr:`CompiledEvaluator.fallbacks`.
+
+    >>> evaluator = CompiledEvaluator(engine.bundled_definitions())
+    >>> rule = evaluator.compile("instance.exists() implies seriesUid.exists()",
+    ...                          "ImagingSelection")
+    >>> selection = {"resourceType": "ImagingSelection", "instance": [{"uid": "1.2"}]}
+    >>> rule(selection, resource=selection, root_resource=selection)
+    [False]
+    >>> evaluator.fallbacks
+    []
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import lark
+
+from engine.fhirpath.compiled.compiler import Compiled, Compiler, Env, Unsupported
+from engine.fhirpath.compiled.functions import supported
+from engine.fhirpath.compiled.operators import FhirPathError
+from engine.fhirpath.compiled.types import TypeModel
+from engine.fhirpath.compiled.values import Node, plain
+from engine.fhirpath.evaluation import (
+    CompiledExpression,
+    EvaluationTimeout,
+    FhirPathEvaluationError,
+    Session,
+)
+from engine.fhirpath.syntax import parse
+from engine.fhirpath.typeinfo import fhirpathpy_model
+from engine.model import Definitions
+
+__all__ = ["CompiledEvaluator", "Fallback"]
+
+_SYSTEM_URL = "http://hl7.org/fhirpath/System."
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """An expression evaluated by the reference evaluator, and why."""
+
+    expression: str
+    focus_type: str
+    reason: str
+
+
+class _Expression:
+    """One expression compiled for one focus type (the
+    :class:`~engine.fhirpath.evaluation.CompiledExpression` protocol)."""
+
+    __slots__ = ("expression", "focus_type", "compiled", "_fn")
+
+    def __init__(self, expression: str, focus_type: str | None, compiled: Compiled) -> None:
+        self.expression = expression
+        self.focus_type = focus_type
+        #: The compiled tree: its static type and flags (for tools and tests).
+        self.compiled = compiled
+        self._fn = compiled.fn
+
+    def __call__(
+        self,
+        focus: Any,
+        *,
+        resource: Any,
+        root_resource: Any,
+        focus_extension: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        session: Session | None = None,
+    ) -> list[Any]:
+        if focus_extension is not None or focus is None:
+            item: Any = Node(focus, self.focus_type, focus_extension)
+        else:
+            item = focus
+        this = [item]
+        env = Env(this, resource, root_resource, variables, session)
+        try:
+            result = self._fn(this, env)
+            if len(result) == 1 and (result[0] is True or result[0] is False):
+                return [result[0]]
+            return plain(result)
+        except FhirPathEvaluationError:
+            raise
+        except FhirPathError as error:
+            raise FhirPathEvaluationError(str(error), self.expression) from None
+        except RecursionError:
+            raise FhirPathEvaluationError("expression too deeply nested", self.expression) from None
+        except Exception as error:  # noqa: BLE001 - any failure is this expression's error
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise FhirPathEvaluationError(
+                message or type(error).__name__, self.expression
+            ) from error
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.expression!r}, {self.focus_type!r})"
+
+
+class _Raising:
+    """An expression that cannot be compiled at all (too deeply nested): every
+    evaluation reports it."""
+
+    __slots__ = ("expression", "message")
+
+    def __init__(self, expression: str, message: str) -> None:
+        self.expression = expression
+        self.message = message
+
+    def __call__(self, focus: Any, **kwargs: Any) -> list[Any]:
+        raise FhirPathEvaluationError(self.message, self.expression)
+
+
+class CompiledEvaluator:
+    """Evaluates FHIRPath with closures compiled from the strict parse tree.
+
+    ``definitions`` types the expressions (member names, choice elements, the type
+    hierarchy); a fhirpathpy-format ``model`` (``fhirpathpy.models.models["r5"]``) may
+    be given instead, as the official test suites use. Safe to share between threads.
+    """
+
+    name = "compiled"
+
+    def __init__(
+        self,
+        definitions: Definitions | None = None,
+        *,
+        model: Mapping[str, Any] | None = None,
+    ) -> None:
+        if model is None:
+            if definitions is None:
+                raise ValueError("CompiledEvaluator needs definitions or a model")
+            model = fhirpathpy_model(definitions)
+        self._definitions = definitions
+        self._tables = model
+        self.model = TypeModel(model, definitions)
+        self._lock = threading.Lock()
+        self._compiled: dict[tuple[str, str | None], Any] = {}
+        self._reference: Any = None
+        #: Expressions evaluated by the reference evaluator, and why (aim: none).
+        self.fallbacks: list[Fallback] = []
+
+    def compile(self, expression: str, focus_type: str) -> CompiledExpression:
+        focus = _focus_type(focus_type)
+        key = (expression, focus)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        tree = parse(expression)
+        with self._lock:
+            found = self._compiled.get(key)
+            if found is None:
+                found = self._compiled[key] = self._compile(expression, tree, focus, focus_type)
+        return found  # type: ignore[no-any-return]
+
+    def _compile(
+        self, expression: str, tree: lark.Tree, focus: str | None, focus_type: str
+    ) -> CompiledExpression:
+        try:
+            compiled = Compiler(self.model).compile(tree, focus)
+        except Unsupported as reason:
+            self.fallbacks.append(Fallback(expression, focus_type, str(reason)))
+            return self._reference_evaluator().compile(expression, focus_type)  # type: ignore[no-any-return]
+        except RecursionError:
+            return _Raising(expression, "expression too deeply nested")
+        return _Expression(expression, focus, compiled)
+
+    def compile_tree(self, tree: lark.Tree, this_type: str | None) -> Compiled:
+        """Compile one sub-expression of a parse tree, evaluated with ``$this`` of
+        ``this_type`` (for explanations). Raises
+        :class:`~engine.fhirpath.compiled.compiler.Unsupported`."""
+        return Compiler(self.model, memoize=False).compile(tree, this_type)
+
+    def supported_functions(self) -> frozenset[str]:
+        return supported()
+
+    def _reference_evaluator(self) -> Any:
+        if self._reference is None:
+            from engine.fhirpath.reference.evaluator import (
+                CompiledExpression as ReferenceExpression,
+            )
+            from engine.fhirpath.reference.evaluator import ReferenceEvaluator
+
+            if self._definitions is not None:
+                self._reference = ReferenceEvaluator(self._definitions)
+            else:
+                self._reference = _ModelReference(self._tables, ReferenceExpression)
+        return self._reference
+
+
+class _ModelReference:
+    """The reference evaluator over a fhirpathpy-format model (no definitions)."""
+
+    def __init__(self, model: Mapping[str, Any], expression_class: Any) -> None:
+        self._model = model
+        self._expression_class = expression_class
+
+    def compile(self, expression: str, focus_type: str) -> Any:
+        from engine.fhirpath.reference.evaluator import _BoundExpression
+
+        return _BoundExpression(self._expression_class(expression, self._model), focus_type)
+
+
+def _focus_type(focus_type: str) -> str | None:
+    if focus_type.startswith(_SYSTEM_URL):
+        return "System." + focus_type[len(_SYSTEM_URL) :]
+    return focus_type or None
+
+
+__all__ += ["EvaluationTimeout"]
