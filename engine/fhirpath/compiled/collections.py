@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.fhirpath.compiled.operators import equal_items
-from engine.fhirpath.compiled.values import Long, Node
+from engine.fhirpath.compiled.values import Long, Node, decimal
 
 __all__ = ["contains_item", "distinct_items", "identity_key", "tag", "value_key"]
 
@@ -35,6 +35,8 @@ def value_key(value: Any) -> Any:
         return ("b", value)
     if kind is int or kind is Decimal or kind is Long:
         return ("n", value)
+    if kind is float:
+        return ("n", decimal(value))
     if kind is dict:
         return ("j", json.dumps(value, sort_keys=True, default=_number_text))
     return None

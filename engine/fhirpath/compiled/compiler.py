@@ -86,7 +86,7 @@ class Env:
     memo: dict[Any, Items] | None = None
     index: int | None = None
     total: Items | None = None
-    slots: dict[int, Items] | None = None
+    slots: dict[int | str, Items] | None = None
     clock: tuple[Temporal, Temporal, Temporal] | None = None
     ticks = 0
 
@@ -637,6 +637,10 @@ def _variable(variables: Mapping[str, Any], name: str) -> Items:
 
 
 def _user_variable(env: Env, name: str) -> Items:
+    slots = env.slots
+    if slots is not None and name in slots:
+        # Defined by defineVariable() with a name computed at run time.
+        return slots[name]
     variables = env.variables
     if variables is None or name not in variables:
         raise FhirPathError(f"undefined environment variable: {name}")

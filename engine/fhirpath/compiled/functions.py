@@ -1312,30 +1312,40 @@ def _define_variable(call: Call) -> Invocation:
     wrong = _arity(name, args, 1, 2)
     if wrong:
         return wrong
-    from engine.fhirpath.compiled.compiler import Unsupported
-
-    variable = args[0]
-    if variable.data != "string":
-        raise Unsupported("defineVariable() with a computed name")
-    from engine.fhirpath.compiled.compiler import unescape
-
-    variable_name = unescape(str(variable.children[0]))
     value = compiler.argument(args[1], in_type) if len(args) == 2 else None
-    try:
-        slot = compiler.define(variable_name)
-    except Unsupported:
-        return _raise(f"the variable '{variable_name}' is already defined")
     value_type = value.type if value is not None else in_type
+    variable = args[0]
+    if variable.data == "string":
+        from engine.fhirpath.compiled.compiler import Unsupported, unescape
+
+        variable_name = unescape(str(variable.children[0]))
+        try:
+            key: Any = compiler.define(variable_name)
+        except Unsupported:
+            return _raise(f"the variable '{variable_name}' is already defined")
+        named = None
+    else:
+        # A computed name: known only at run time, looked up by name (see ``%name``).
+        named = compiler.argument(variable, this_type)
+        key = None
 
     def define(items: Items, this: Items, env: Env) -> Items:
         if env.slots is None:
             env.slots = {}
+        slot = key
+        if named is not None:
+            slot = _single(named.fn(this, env), name)
+            if type(slot) is not str:
+                raise FhirPathError("defineVariable() needs a string name")
         defined = value.fn(items, env) if value is not None else items
         env.slots[slot] = tag(defined, value_type)
         return items
 
-    flags = _flags(value, per_item=True) if value is not None else {}
+    parts = [part for part in (value, named) if part is not None]
+    flags = _flags(*parts, per_item=True)
     flags["uses_context"] = True
+    if named is not None:
+        flags["uses_this"] = named.uses_this
     return _invocation(define, in_type, **flags)
 
 

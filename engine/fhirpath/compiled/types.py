@@ -13,11 +13,14 @@ type (``System.String``).
     >>> model.member("Observation", "value").alternatives[0]
     ('valueQuantity', '_valueQuantity', 'Quantity')
     >>> model.is_a("Age", None, "Quantity"), model.is_a("code", None, "string")
-    (True, False)
+    (True, True)
+    >>> model.is_a("code", None, "string", exact=True)
+    False
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +101,9 @@ class TypeModel:
         self._child_names: dict[tuple[str | None, str], str] = {}
         self._names_by_type: dict[str | None, ChildNames] = {}
         self._known: set[str] | None = None
+        # The definitions' tables fill in lazily, one type at a time, and are not
+        # thread-safe: every lookup that reaches them (a cache miss) holds this lock.
+        self._lock = threading.RLock()
         self._is_a: dict[tuple[str, str | None, str, bool], bool] = {}
 
     # -- members
@@ -107,7 +113,8 @@ class TypeModel:
         key = (type_path, name)
         found = self._members.get(key)
         if found is None:
-            found = self._members[key] = self._member(type_path, name)
+            with self._lock:
+                found = self._members[key] = self._member(type_path, name)
         return found
 
     def _member(self, type_path: str | None, name: str) -> Member:
@@ -127,6 +134,10 @@ class TypeModel:
 
     def is_declared(self, type_path: str, name: str) -> bool:
         """Whether the model knows ``name`` as an element of ``type_path``."""
+        with self._lock:
+            return self._is_declared(type_path, name)
+
+    def _is_declared(self, type_path: str, name: str) -> bool:
         path = f"{type_path}.{name}"
         path = self._elsewhere.get(path, path)
         return path in self._path_types or path in self._choices or name == "extension"
@@ -137,7 +148,8 @@ class TypeModel:
         key = (type_path, prop)
         found = self._child_names.get(key)
         if found is None:
-            found = self._child_names[key] = self._child_name(type_path, prop)
+            with self._lock:
+                found = self._child_names[key] = self._child_name(type_path, prop)
         return found
 
     def child_names(self, type_path: str | None) -> ChildNames:
@@ -163,10 +175,15 @@ class TypeModel:
     # -- the type hierarchy
 
     def parent(self, type_name: str) -> str | None:
-        return self._parents.get(type_name)
+        with self._lock:
+            return self._parents.get(type_name)
 
     def is_abstract_resource(self, type_name: str) -> bool:
         """Resource types whose instances are of more specific types (``Resource``)."""
+        with self._lock:
+            return self._is_abstract_resource(type_name)
+
+    def _is_abstract_resource(self, type_name: str) -> bool:
         if self._definitions is not None:
             sd = self._definitions.get(type_name) if type_name in self._definitions else None
             if sd is not None:
@@ -174,6 +191,10 @@ class TypeModel:
         return type_name in _ABSTRACT_RESOURCES
 
     def is_resource_type(self, type_name: str) -> bool:
+        with self._lock:
+            return self._is_resource_type(type_name)
+
+    def _is_resource_type(self, type_name: str) -> bool:
         seen = 0
         current: str | None = type_name
         while current is not None and seen < 16:
@@ -190,6 +211,10 @@ class TypeModel:
     def is_known(self, namespace: str | None, name: str) -> bool:
         """Whether a type specifier names a type (``string``, ``FHIR.Patient``,
         ``System.Integer``, ``Quantity``)."""
+        with self._lock:
+            return self._is_known(namespace, name)
+
+    def _is_known(self, namespace: str | None, name: str) -> bool:
         if namespace == "System":
             return name in SYSTEM_TYPES
         if self._is_fhir_type(name):
@@ -225,7 +250,8 @@ class TypeModel:
         key = (actual, namespace, name, exact)
         found = self._is_a.get(key)
         if found is None:
-            found = self._is_a[key] = self._compute_is_a(actual, namespace, name, exact)
+            with self._lock:
+                found = self._is_a[key] = self._compute_is_a(actual, namespace, name, exact)
         return found
 
     def _compute_is_a(self, actual: str, namespace: str | None, name: str, exact: bool) -> bool:
