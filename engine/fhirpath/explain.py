@@ -86,6 +86,7 @@ _PRECEDENCE = {
 _POSTFIX = 12
 _MAX_ITEMS_SHOWN = 5
 _MAX_JSON = 60
+_ALIGN_UP_TO = 60
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ class Explanation:
     def text(self, indent: str = "  ") -> str:
         """One line per step, the results aligned (see the module docstring)."""
         labels = [indent * (step.depth + 1) + step.expression for step in self.steps]
-        width = max((len(label) for label in labels), default=0)
+        # Long sub-expressions are not padded to: they would push every result far right.
+        width = max((len(label) for label in labels if len(label) <= _ALIGN_UP_TO), default=0)
         return "\n".join(
             f"{label.ljust(width)} = {step.shown_result}"
             for label, step in zip(labels, self.steps, strict=True)

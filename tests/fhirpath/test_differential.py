@@ -31,6 +31,7 @@ from engine.fhirpath.compiled import CompiledEvaluator
 from engine.fhirpath.compiled.temporal import Temporal
 from engine.fhirpath.compiled.values import Quantity
 from engine.fhirpath.evaluation import Session
+from engine.fhirpath.explain import explain
 from engine.fhirpath.reference.evaluator import ReferenceEvaluator
 from engine.io.fhir_xml import xml_to_json
 from engine.model import Constraint, Definitions
@@ -115,6 +116,41 @@ def test_validation_reports_the_same_issues(definitions, corpus):
         != [str(i) for i in reference.validate(resource).issues]
     ]
     assert differing == []
+
+
+def test_every_failure_of_the_corpus_is_explained(definitions, corpus):
+    """Each constraint that fails on an occurrence gets an explanation whose result is
+    the evaluation's, and at least one step."""
+    compiled = CompiledEvaluator(definitions)
+    walker = Walker(definitions)
+    explained = 0
+    for _, resource in corpus:
+        for occurrence in walker.walk(resource):
+            if not isinstance(occurrence, Occurrence):
+                continue
+            for constraint in _constraints(definitions, occurrence):
+                if not engine.fhirpath.functions_used(constraint.expression) <= (
+                    compiled.supported_functions()
+                ):
+                    continue
+                focus_type = occurrence.fhirpath_type
+                result = _outcome(compiled, constraint, occurrence, focus_type, None)
+                if result == "error" or engine.fhirpath.passes(result):
+                    continue
+                explanation = explain(
+                    compiled,
+                    constraint.expression,
+                    focus_type,
+                    occurrence.value,
+                    resource=occurrence.resource,
+                    root_resource=occurrence.root_resource,
+                    focus_extension=occurrence.extension,
+                )
+                assert explanation.steps, (constraint.key, occurrence.location)
+                assert _normalised(list(explanation.result or ())) == result
+                assert explanation.text()
+                explained += 1
+    assert explained > 40
 
 
 def test_a_difference_would_be_seen(definitions):

@@ -397,10 +397,12 @@ class Compiler:
         name = _constant_name(str(node.children[0]))
         if name == "context":
             return Compiled(lambda this, env: env.context, this_type, uses_context=True)
+        # Marked costly: what is read from the resource is the same for every item of an
+        # iteration and every occurrence of a session, so it is computed once.
         if name == "resource":
-            return Compiled(lambda this, env: _present(env.resource), None)
+            return Compiled(lambda this, env: _present(env.resource), None, costly=True)
         if name == "rootResource":
-            return Compiled(lambda this, env: _present(env.root), None)
+            return Compiled(lambda this, env: _present(env.root), None, costly=True)
         if name in self._scope:
             slot = self._scope[name]
             return Compiled(lambda this, env: _slot(env, slot, name), None, uses_context=True)

@@ -173,6 +173,8 @@ def _equal_temporal(a: Temporal, b: Temporal) -> bool | None:
 
 def _json_equal(a: Any, b: Any) -> bool:
     """Complex values: the same properties with equal values (floats as decimals)."""
+    if a is b:
+        return True
     if type(a) is dict:
         if type(b) is not dict or a.keys() != b.keys():
             return False
