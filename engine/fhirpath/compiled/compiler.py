@@ -34,7 +34,6 @@ from engine.fhirpath.compiled import operators
 from engine.fhirpath.compiled.navigation import (
     count_children,
     dynamic_member,
-    item_type,
     static_member,
     system_member,
     type_of,
@@ -375,6 +374,7 @@ class Compiler:
         operand = self.expression(operand_node, this_type)
         operand_fn = operand.fn
         negative = str(sign) == "-"
+        operand_value = operators.converter(operand.type, self.model)
 
         def polarity(this: Items, env: Env) -> Items:
             items = operand_fn(this, env)
@@ -382,7 +382,7 @@ class Compiler:
                 return items
             if len(items) > 1:
                 raise FhirPathError("unary minus applies to a single number")
-            value = operators.converter(operand.type, self.model)(items[0])
+            value = operand_value(items[0])
             if isinstance(value, bool) or not isinstance(value, int | Decimal | Quantity):
                 raise FhirPathError("unary minus applies to a number or a quantity")
             if not negative:
@@ -792,9 +792,3 @@ def unescape(token: str) -> str:
 
 def _is_hex(text: str) -> bool:
     return len(text) == 4 and all(c in "0123456789abcdefABCDEF" for c in text)
-
-
-def item_type_of(item: Any, static_type: str | None) -> str | None:
-    """The type of one item of a collection of ``static_type`` (see
-    :func:`engine.fhirpath.compiled.navigation.item_type`)."""
-    return item_type(item, static_type)

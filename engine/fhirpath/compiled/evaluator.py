@@ -32,7 +32,6 @@ from engine.fhirpath.compiled.types import TypeModel
 from engine.fhirpath.compiled.values import Node, plain
 from engine.fhirpath.evaluation import (
     CompiledExpression,
-    EvaluationTimeout,
     FhirPathEvaluationError,
     Session,
 )
@@ -212,6 +211,3 @@ def _focus_type(focus_type: str) -> str | None:
     if focus_type.startswith(_SYSTEM_URL):
         return "System." + focus_type[len(_SYSTEM_URL) :]
     return focus_type or None
-
-
-__all__ += ["EvaluationTimeout"]
