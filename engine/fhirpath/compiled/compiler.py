@@ -189,6 +189,8 @@ class Compiler:
 
         self.model = model
         self.memoize = memoize
+        #: How many sub-expressions keep their results in the memo (``env.memo``).
+        self.memoized = 0
         self._functions = FUNCTIONS
         self._scope: dict[str, int] = {}
         self._next_slot = 0
@@ -230,6 +232,7 @@ class Compiler:
         if self.memoize and compiled.costly and not (compiled.uses_this or compiled.uses_context):
             compiled.fn = _memoized(compiled.fn)
             compiled.steps = None
+            self.memoized += 1
         return compiled
 
     def invocation(self, node: lark.Tree, in_type: str | None, this_type: str | None) -> Invocation:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import lark
 
@@ -53,21 +53,21 @@ class Fallback:
     reason: str
 
 
-class _Expression:
-    """One expression compiled for one focus type (the
-    :class:`~engine.fhirpath.evaluation.CompiledExpression` protocol)."""
+def _expression(
+    expression: str, focus_type: str | None, compiled: Compiled, needs_env: bool
+) -> CompiledExpression:
+    """One expression compiled for one focus type: a function (the
+    :class:`~engine.fhirpath.evaluation.CompiledExpression` protocol), with the attributes
+    ``expression``, ``focus_type`` and ``compiled`` (its static type and flags).
 
-    __slots__ = ("expression", "focus_type", "compiled", "_fn")
+    A function, not an object with ``__call__``, and no environment object built when
+    the expression reads nothing from it (no ``%`` variable, no iteration): ele-1 runs
+    on every element occurrence, where this set-up is most of the cost.
+    """
+    fn = compiled.fn
+    shared = None if needs_env else _NO_ENVIRONMENT
 
-    def __init__(self, expression: str, focus_type: str | None, compiled: Compiled) -> None:
-        self.expression = expression
-        self.focus_type = focus_type
-        #: The compiled tree: its static type and flags (for tools and tests).
-        self.compiled = compiled
-        self._fn = compiled.fn
-
-    def __call__(
-        self,
+    def evaluate(
         focus: Any,
         *,
         resource: Any,
@@ -77,30 +77,59 @@ class _Expression:
         session: Session | None = None,
     ) -> list[Any]:
         if focus_extension is not None or focus is None:
-            item: Any = Node(focus, self.focus_type, focus_extension)
+            this = [Node(focus, focus_type, focus_extension)]
         else:
-            item = focus
-        this = [item]
-        env = Env(this, resource, root_resource, variables, session)
+            this = [focus]
+        env = shared or Env(this, resource, root_resource, variables, session)
         try:
-            result = self._fn(this, env)
+            result = fn(this, env)
             if len(result) == 1 and (result[0] is True or result[0] is False):
                 return [result[0]]
             return plain(result)
         except FhirPathEvaluationError:
             raise
         except FhirPathError as error:
-            raise FhirPathEvaluationError(str(error), self.expression) from None
+            raise FhirPathEvaluationError(str(error), expression) from None
         except RecursionError:
-            raise FhirPathEvaluationError("expression too deeply nested", self.expression) from None
+            raise FhirPathEvaluationError("expression too deeply nested", expression) from None
         except Exception as error:  # noqa: BLE001 - any failure is this expression's error
             message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise FhirPathEvaluationError(
-                message or type(error).__name__, self.expression
-            ) from error
+            raise FhirPathEvaluationError(message or type(error).__name__, expression) from error
 
-    def __repr__(self) -> str:
-        return f"CompiledExpression({self.expression!r}, {self.focus_type!r})"
+    attributes: Any = evaluate
+    attributes.expression = expression
+    attributes.focus_type = focus_type
+    attributes.compiled = compiled
+    return cast(CompiledExpression, evaluate)
+
+
+#: What expressions that read nothing from their environment are given: never changed.
+_NO_ENVIRONMENT = Env([], None, None)
+#: Functions that read or change the environment (``$index``, ``$total``, variables,
+#: the clock, the session's time budget).
+_ENVIRONMENT_FUNCTIONS = frozenset(
+    {"all", "where", "select", "repeat", "aggregate", "descendants", "defineVariable"}
+    | {"now", "today", "timeOfDay", "sort", "iif", "coalesce", "trace"}
+)
+
+
+def _needs_environment(tree: lark.Tree, compiler: Compiler) -> bool:
+    if compiler.memoized:
+        return True
+    for node in tree.iter_subtrees():
+        if node.data in ("external_constant", "index", "total"):
+            return True
+        if node.data == "function":
+            name = _function_name(node)
+            if name in _ENVIRONMENT_FUNCTIONS or (name == "exists" and len(node.children) > 1):
+                return True
+    return False
+
+
+def _function_name(node: lark.Tree) -> str:
+    identifier = node.children[0]
+    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
+    return str(token).strip("`")
 
 
 class _Raising:
@@ -162,14 +191,15 @@ class CompiledEvaluator:
     def _compile(
         self, expression: str, tree: lark.Tree, focus: str | None, focus_type: str
     ) -> CompiledExpression:
+        compiler = Compiler(self.model)
         try:
-            compiled = Compiler(self.model).compile(tree, focus)
+            compiled = compiler.compile(tree, focus)
         except Unsupported as reason:
             self.fallbacks.append(Fallback(expression, focus_type, str(reason)))
             return self._reference_evaluator().compile(expression, focus_type)  # type: ignore[no-any-return]
         except RecursionError:
             return _Raising(expression, "expression too deeply nested")
-        return _Expression(expression, focus, compiled)
+        return _expression(expression, focus, compiled, _needs_environment(tree, compiler))
 
     def compile_tree(self, tree: lark.Tree, this_type: str | None) -> Compiled:
         """Compile one sub-expression of a parse tree, evaluated with ``$this`` of
