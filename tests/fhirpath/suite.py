@@ -60,7 +60,7 @@ def suite_cases(path: Path) -> list[SuiteCase]:
                 expression=expression.text,
                 invalid=expression.get("invalid"),
                 input_file=test.get("inputfile"),
-                mode=test.get("mode"),
+                mode=test.get("mode") or expression.get("mode"),
                 outputs=tuple(
                     (output.get("type", ""), output.text or "") for output in test.findall("output")
                 ),

@@ -248,3 +248,31 @@ def test_threads_share_an_evaluator():
         results = list(pool.map(work, range(200)))
     expected = [work(index) for index in range(len(expressions))]
     assert results == [expected[index % len(expressions)] for index in range(200)]
+
+
+@pytest.mark.parametrize(
+    ("expression", "focus_type", "message"),
+    [
+        ("name.given1", "Patient", "'given1' is not an element of HumanName"),
+        ("Encounter.name", "Patient", "'Encounter' is not an element of Patient"),
+        ("(value as Period).unit", "Observation", "'unit' is not an element of Period"),
+        ("children().first()", "Patient", "first() depends on an order"),
+        ("iif('x', 1, 2)", "Patient", "iif() needs a boolean criterion"),
+    ],
+)
+def test_strict_mode_checks_expressions_against_the_model(expression, focus_type, message):
+    strict = CompiledEvaluator(engine.bundled_definitions(), strict=True)
+    compiled = strict.compile(expression, focus_type)
+    with pytest.raises(
+        FhirPathEvaluationError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        compiled(_PATIENT, resource=_PATIENT, root_resource=_PATIENT)
+
+
+def test_strict_mode_accepts_what_is_right(evaluator):
+    strict = CompiledEvaluator(engine.bundled_definitions(), strict=True)
+    for expression in ("name.given", "Patient.contact.name", "value.ofType(Quantity).unit"):
+        focus_type = "Observation" if expression.startswith("value") else "Patient"
+        strict.compile(expression, focus_type)(_PATIENT, resource=_PATIENT, root_resource=_PATIENT)
+    # Not in the default (lenient) mode, which the validator uses.
+    assert _run(evaluator, "name.given1") == []

@@ -69,6 +69,11 @@ _RESOURCE_VARIABLES = frozenset({"resource", "rootResource"})
 _TICKS_PER_CHECK = 2048
 
 
+class SemanticError(Exception):
+    """In strict mode: an expression that cannot be right for its focus type (an element
+    the type does not have, a choice element read by a typed name…)."""
+
+
 class Unsupported(Exception):
     """A construct this compiler does not handle: the expression is evaluated by the
     reference evaluator instead."""
@@ -184,11 +189,14 @@ class Compiler:
     the caller or independent: the scope of ``defineVariable`` lives on the instance
     only during one :meth:`compile`)."""
 
-    def __init__(self, model: TypeModel, *, memoize: bool = True) -> None:
+    def __init__(self, model: TypeModel, *, memoize: bool = True, strict: bool = False) -> None:
         from engine.fhirpath.compiled.functions import FUNCTIONS
 
         self.model = model
         self.memoize = memoize
+        #: Check the expression against the model, as the official suite's strict mode
+        #: expects of an engine: raise :class:`SemanticError` for what cannot be right.
+        self.strict = strict
         #: How many sub-expressions keep their results in the memo (``env.memo``).
         self.memoized = 0
         self._functions = FUNCTIONS
@@ -284,12 +292,31 @@ class Compiler:
             return _empty_items, None
         if model.is_abstract_resource(in_type) and not model.is_declared(in_type, name):
             return dynamic_member(model, name), None
+        if self.strict:
+            self._check_member(name, in_type)
         member = model.member(in_type, name)
         navigate = static_member(member)
         if member.type is not None and _resource_valued(model, member.type):
             # Resources (contained, Bundle.entry.resource) are typed by resourceType.
             return navigate, None
         return navigate, member.type
+
+    def _check_member(self, name: str, in_type: str) -> None:
+        if is_primitive(in_type) or self.model.has_element(in_type, name):
+            return
+        base = self._choice_base(name, in_type)
+        if base is not None:
+            raise SemanticError(
+                f"'{name}': the choice element {in_type}.{base} is read as '{base}' "
+                f"(with ofType() for one of its types)"
+            )
+        raise SemanticError(f"'{name}' is not an element of {in_type}")
+
+    def _choice_base(self, name: str, in_type: str) -> str | None:
+        for index in range(len(name) - 1, 0, -1):
+            if name[index].isupper() and self.model.child_name(in_type, name) == name[:index]:
+                return name[:index]
+        return None
 
     # -- expressions
 
@@ -312,6 +339,11 @@ class Compiler:
             _last_invocation(target_node), "children"
         ):
             return self._count_children(target_node, this_type)
+        if self.strict and _is_order_dependent(invocation_node, target_node):
+            raise SemanticError(
+                f"{_name(invocation_node)}() depends on an order that "
+                f"{_name(_last_invocation(target_node))}() does not define"
+            )
         target = self.expression(target_node, this_type)
         invocation = self.invocation(invocation_node, target.type, this_type)
         step = invocation.step
@@ -568,6 +600,20 @@ def _chain(type_: str | None, steps: tuple[Step, ...], *parts: Compiled | Invoca
         uses_context=any(p.uses_context for p in parts),
         costly=any(p.costly for p in parts),
         steps=steps,
+    )
+
+
+_ORDERED = frozenset({"first", "last", "tail", "skip", "take"})
+_UNORDERED = frozenset({"children", "descendants"})
+
+
+def _is_order_dependent(invocation: lark.Tree, target: lark.Tree) -> bool:
+    last = _last_invocation(target)
+    return (
+        invocation.data == "function"
+        and _name(invocation) in _ORDERED
+        and last.data == "function"
+        and _name(last) in _UNORDERED
     )
 
 

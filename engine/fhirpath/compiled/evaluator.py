@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import lark
 
-from engine.fhirpath.compiled.compiler import Compiled, Compiler, Env, Unsupported
+from engine.fhirpath.compiled.compiler import Compiled, Compiler, Env, SemanticError, Unsupported
 from engine.fhirpath.compiled.functions import supported
 from engine.fhirpath.compiled.operators import FhirPathError
 from engine.fhirpath.compiled.types import TypeModel
@@ -151,7 +151,12 @@ class CompiledEvaluator:
 
     ``definitions`` types the expressions (member names, choice elements, the type
     hierarchy); a fhirpathpy-format ``model`` (``fhirpathpy.models.models["r5"]``) may
-    be given instead, as the official test suites use. Safe to share between threads.
+    be given instead, as the official test suites use. ``strict`` checks expressions
+    against the model as the suite's strict mode expects (an element the focus type does
+    not have, a choice element read by a typed name, ``first()`` after ``children()``, a
+    non-boolean ``iif()`` criterion): such an expression then fails every evaluation.
+    The validator does not use it (the reference evaluator does not check; the loader
+    reports unknown elements). Safe to share between threads.
     """
 
     name = "compiled"
@@ -161,6 +166,7 @@ class CompiledEvaluator:
         definitions: Definitions | None = None,
         *,
         model: Mapping[str, Any] | None = None,
+        strict: bool = False,
     ) -> None:
         if model is None:
             if definitions is None:
@@ -168,6 +174,7 @@ class CompiledEvaluator:
             model = fhirpathpy_model(definitions)
         self._definitions = definitions
         self._tables = model
+        self.strict = strict
         self.model = TypeModel(model, definitions)
         self._lock = threading.Lock()
         self._compiled: dict[tuple[str, str | None], Any] = {}
@@ -191,9 +198,11 @@ class CompiledEvaluator:
     def _compile(
         self, expression: str, tree: lark.Tree, focus: str | None, focus_type: str
     ) -> CompiledExpression:
-        compiler = Compiler(self.model)
+        compiler = Compiler(self.model, strict=self.strict)
         try:
             compiled = compiler.compile(tree, focus)
+        except SemanticError as error:
+            return _Raising(expression, str(error))
         except Unsupported as reason:
             self.fallbacks.append(Fallback(expression, focus_type, str(reason)))
             return self._reference_evaluator().compile(expression, focus_type)  # type: ignore[no-any-return]

@@ -100,6 +100,7 @@ class TypeModel:
         self._members: dict[tuple[str | None, str], Member] = {}
         self._child_names: dict[tuple[str | None, str], str] = {}
         self._names_by_type: dict[str | None, ChildNames] = {}
+        self._element_paths: set[str] | None = None
         self._known: set[str] | None = None
         # The definitions' tables fill in lazily, one type at a time, and are not
         # thread-safe: every lookup that reaches them (a cache miss) holds this lock.
@@ -141,6 +142,27 @@ class TypeModel:
         path = f"{type_path}.{name}"
         path = self._elsewhere.get(path, path)
         return path in self._path_types or path in self._choices or name == "extension"
+
+    def has_element(self, type_path: str, name: str) -> bool:
+        """Whether ``name`` is an element of ``type_path`` in the model (a choice element
+        by its name only, ``value``, not ``valueQuantity``). Reads the whole model once:
+        for semantic checking, not evaluation."""
+        with self._lock:
+            if self._element_paths is None:
+                paths: set[str] = set()
+                for table in (self._path_types, self._choices, self._elsewhere):
+                    for key in table:
+                        parts = key.split(".")
+                        paths.update(".".join(parts[:end]) for end in range(2, len(parts) + 1))
+                choice_forms = {
+                    path + suffix for path, suffixes in self._choices.items() for suffix in suffixes
+                }
+                self._element_paths = paths - choice_forms
+            path = f"{type_path}.{name}"
+            return (
+                self._elsewhere.get(path, path) in self._element_paths
+                or path in self._element_paths
+            )
 
     def child_name(self, type_path: str | None, prop: str) -> str:
         """The FHIRPath name of a JSON property: ``_given`` → ``given``, and a choice

@@ -55,6 +55,8 @@ def _exists(call: Call) -> Invocation:
         try:
             for index, item in enumerate(items):
                 env.index = index
+                if index & 255 == 255:
+                    env.tick(256)
                 if truth(test([item], env)) is True:
                     return TRUE
             return FALSE

@@ -201,7 +201,8 @@ def type_test(
 
     if in_type is not None and model.is_a(in_type, namespace, type_name, exact=exact):
         out_type: str | None = in_type
-    elif in_type is None and known.startswith("System."):
+    elif in_type is None and not model.is_abstract_resource(known):
+        # Items of unknown type carry their own; those that pass are of this type.
         out_type = known
     else:
         out_type = None
@@ -348,6 +349,10 @@ def _iif(call: Call) -> Invocation:
     if wrong:
         return wrong
     criterion = compiler.argument(args[0], in_type)
+    if compiler.strict and criterion.type not in (None, "System.Boolean", "boolean"):
+        from engine.fhirpath.compiled.compiler import SemanticError
+
+        raise SemanticError(f"iif() needs a boolean criterion, not {criterion.type}")
     accepted = compiler.argument(args[1], in_type)
     otherwise = compiler.argument(args[2], in_type) if len(args) == 3 else None
     out_type, tag_accepted, tag_otherwise = merged_types(
