@@ -25,9 +25,9 @@ from .suite import SUITE_FILES, SuiteCase, output_matches, suite_cases, suite_in
 _NOT_RUN_MODES = frozenset({"cda", "tx"})
 
 _TYPED_CHOICE = (
-    "a choice element read by a typed name (valueQuantity) is an error outside the suite's "
-    "lenient mode; accepted here (also in strict mode) because core R5 constraints use "
-    "such names (evv-1: definitionCodeableConcept)"
+    "the suite wants a choice element read by a typed name (valueQuantity) to be an error "
+    "except in its lenient mode; this evaluator accepts it except in strict mode, since "
+    "core R5 constraints use such names (evv-1: definitionCodeableConcept)"
 )
 _UNSUPPORTED = "needs the profiles or the referenced resources, which this engine does not have"
 _LEGACY = (
