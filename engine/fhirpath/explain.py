@@ -167,7 +167,11 @@ def explain(
     explainer = _Explainer(evaluator, env)
     focus_static = focus_type or None
     result = explainer.evaluate(tree, this, focus_static)
-    explainer.explain(tree, this, focus_static, 0)
+    try:
+        explainer.explain(tree, this, focus_static, 0)
+    except RecursionError:
+        error = "expression too deeply nested to explain"
+        explainer.steps = [ExplanationStep(expression, None, 0, error)]
     return Explanation(
         expression, None if result.error else tuple(result.values), tuple(explainer.steps)
     )

@@ -242,3 +242,12 @@ def test_render_values():
     assert render_values(["it's"]) == "'it\\'s'"
     assert render_values(list(range(7))) == "(0 | 1 | 2 | 3 | 4 | … 2 more)"
     assert render_values([{"system": "x", "code": "y"}]) == '{"system":"x","code":"y"}'
+
+
+def test_a_deeply_nested_expression_is_a_step_not_a_crash(evaluator):
+    patient = {"resourceType": "Patient"}
+    expression = "(" * 400 + "true" + ")" * 400 + " and false" + " and false" * 3000
+    explanation = explain(
+        evaluator, expression, "Patient", patient, resource=patient, root_resource=patient
+    )
+    assert [step.error for step in explanation.steps] == ["expression too deeply nested to explain"]
