@@ -40,7 +40,7 @@ from typing import Any
 import lark
 
 from engine.fhirpath.compiled.binary import truth
-from engine.fhirpath.compiled.compiler import Env, Unsupported
+from engine.fhirpath.compiled.core import Env, Unsupported
 from engine.fhirpath.compiled.evaluator import CompiledEvaluator
 from engine.fhirpath.compiled.operators import FhirPathError
 from engine.fhirpath.compiled.temporal import Temporal

@@ -13,7 +13,7 @@ import engine
 from engine.fhirpath import FhirPathEvaluationError
 from engine.fhirpath.compiled import CompiledEvaluator
 from engine.fhirpath.compiled import evaluator as evaluator_module
-from engine.fhirpath.compiled.compiler import Unsupported
+from engine.fhirpath.compiled.core import Unsupported
 from engine.fhirpath.evaluation import EvaluationTimeout, Session
 from engine.fhirpath.evaluators import make_evaluator
 from engine.fhirpath.reference.evaluator import ReferenceEvaluator

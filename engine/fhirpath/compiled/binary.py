@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from engine.fhirpath.compiled import operators
 from engine.fhirpath.compiled.collections import contains_item, distinct_items, tag
+from engine.fhirpath.compiled.core import Compiled, Env
 from engine.fhirpath.compiled.operators import FhirPathError, converter
 from engine.fhirpath.compiled.values import Node
 
 if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Compiled, Compiler, Env
+    from engine.fhirpath.compiled.compiler import Compiler
 
 __all__ = ["BINARY", "truth"]
 

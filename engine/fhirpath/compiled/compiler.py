@@ -31,6 +31,19 @@ from typing import Any
 import lark
 
 from engine.fhirpath.compiled import operators
+from engine.fhirpath.compiled import tree as syntax_tree
+from engine.fhirpath.compiled.binary import BINARY
+from engine.fhirpath.compiled.core import (
+    Compiled,
+    Env,
+    Fn,
+    Invocation,
+    Items,
+    SemanticError,
+    Step,
+    Unsupported,
+)
+from engine.fhirpath.compiled.functions import FUNCTIONS, Call, type_test
 from engine.fhirpath.compiled.navigation import (
     count_children,
     dynamic_member,
@@ -39,10 +52,10 @@ from engine.fhirpath.compiled.navigation import (
     type_of,
 )
 from engine.fhirpath.compiled.operators import FhirPathError
-from engine.fhirpath.compiled.temporal import Temporal, now, parse_temporal
+from engine.fhirpath.compiled.temporal import parse_temporal
+from engine.fhirpath.compiled.tree import type_specifier, unescape
 from engine.fhirpath.compiled.types import TypeModel, is_primitive
 from engine.fhirpath.compiled.values import CALENDAR_WORDS, Long, Node, Quantity
-from engine.fhirpath.evaluation import Session
 
 __all__ = [
     "Compiled",
@@ -52,11 +65,6 @@ __all__ = [
     "Unsupported",
 ]
 
-Items = list[Any]
-Fn = Callable[[Items, "Env"], Items]
-InvocationFn = Callable[[Items, Items, "Env"], Items]
-Step = Callable[[Items], Items]
-
 UCUM = "http://unitsofmeasure.org"
 _CONSTANTS = {"ucum": UCUM, "sct": "http://snomed.info/sct", "loinc": "http://loinc.org"}
 _URL_CONSTANTS = {
@@ -65,122 +73,6 @@ _URL_CONSTANTS = {
 }
 #: Environment variables that stay the same for every occurrence of one resource.
 _RESOURCE_VARIABLES = frozenset({"resource", "rootResource"})
-#: After this many items visited in loops, the session's clock is consulted.
-_TICKS_PER_CHECK = 2048
-
-
-class SemanticError(Exception):
-    """In strict mode: an expression that cannot be right for its focus type (an element
-    the type does not have, a choice element read by a typed name…)."""
-
-
-class Unsupported(Exception):
-    """A construct this compiler does not handle: the expression is evaluated by the
-    reference evaluator instead."""
-
-
-class Env:
-    """The state of one evaluation: the occurrence's environment, the session, and the
-    variables that iterating functions bind (``$index``, ``$total``).
-
-    Only the environment is set per evaluation; the rest starts from these class-level
-    defaults (one evaluation per occurrence makes every assignment count).
-    """
-
-    memo: dict[Any, Items] | None = None
-    index: int | None = None
-    total: Items | None = None
-    slots: dict[int | str, Items] | None = None
-    clock: tuple[Temporal, Temporal, Temporal] | None = None
-    ticks = 0
-
-    def __init__(
-        self,
-        context: Items,
-        resource: Any,
-        root: Any,
-        variables: Mapping[str, Any] | None = None,
-        session: Session | None = None,
-    ) -> None:
-        self.context = context
-        self.resource = resource
-        self.root = root
-        self.variables = variables
-        self.session = session
-        if session is not None:
-            self.memo = session.memo
-
-    def tick(self, count: int) -> None:
-        """Count ``count`` items visited; now and then, check the session's time budget."""
-        self.ticks += count
-        if self.ticks >= _TICKS_PER_CHECK:
-            self.ticks = 0
-            if self.session is not None:
-                self.session.check_time()
-
-    def now(self) -> tuple[Temporal, Temporal, Temporal]:
-        """``now()``, ``today()``, ``timeOfDay()``: fixed for one evaluation."""
-        if self.clock is None:
-            self.clock = now()
-        return self.clock
-
-
-class Compiled:
-    """A compiled expression: ``fn(this, env)``, the static type of its items, and what
-    it depends on.
-
-    ``uses_this``: it reads the ``$this`` it is evaluated with (a term-level member or
-    function, ``$this``, ``$index``, ``$total``); ``uses_context``: it reads what an
-    enclosing evaluation binds (``%context``, variables); ``costly``: it loops over
-    collections, so that a result independent of both is worth keeping per resource.
-    """
-
-    __slots__ = ("fn", "type", "uses_this", "uses_context", "costly", "steps")
-
-    def __init__(
-        self,
-        fn: Fn,
-        type_: str | None,
-        *,
-        uses_this: bool = False,
-        uses_context: bool = False,
-        costly: bool = False,
-        steps: tuple[Step, ...] | None = None,
-    ) -> None:
-        self.fn = fn
-        self.type = type_
-        self.uses_this = uses_this
-        self.uses_context = uses_context
-        self.costly = costly
-        #: When the expression is a chain of steps from ``$this`` (``a.b.count()``):
-        #: those steps, so that a longer chain compiles to one closure.
-        self.steps = steps
-
-
-class Invocation:
-    """A compiled invocation (member or function) applied to an input collection:
-    ``fn(items, this, env)``; the flags as for :class:`Compiled`, for its arguments.
-    ``step``, for an invocation that depends on its input alone (member access,
-    ``count()``, ``exists()``…): the same as ``items -> items``."""
-
-    __slots__ = ("fn", "type", "uses_this", "uses_context", "costly", "step")
-
-    def __init__(
-        self,
-        fn: InvocationFn,
-        type_: str | None,
-        *,
-        uses_this: bool = False,
-        uses_context: bool = False,
-        costly: bool = False,
-        step: Step | None = None,
-    ) -> None:
-        self.fn = fn
-        self.type = type_
-        self.uses_this = uses_this
-        self.uses_context = uses_context
-        self.costly = costly
-        self.step = step
 
 
 class Compiler:
@@ -190,8 +82,6 @@ class Compiler:
     only during one :meth:`compile`)."""
 
     def __init__(self, model: TypeModel, *, memoize: bool = True, strict: bool = False) -> None:
-        from engine.fhirpath.compiled.functions import FUNCTIONS
-
         self.model = model
         self.memoize = memoize
         #: Check the expression against the model, as the official suite's strict mode
@@ -245,15 +135,13 @@ class Compiler:
 
     def invocation(self, node: lark.Tree, in_type: str | None, this_type: str | None) -> Invocation:
         """Compile an invocation applied to items of type ``in_type``."""
-        from engine.fhirpath.compiled.functions import Call
-
         kind = node.data
         if kind == "member":
-            return self.member(_name(node), in_type)
+            return self.member(syntax_tree.name(node), in_type)
         if kind == "function":
-            name = _name(node)
+            name = syntax_tree.name(node)
             builder = self._functions.get(name)
-            arguments = _arguments(node)
+            arguments = syntax_tree.arguments(node)
             if builder is None:
                 return _raising(f"unknown function '{name}'")
             return builder(Call(self, name, arguments, in_type, this_type))
@@ -341,8 +229,8 @@ class Compiler:
             return self._count_children(target_node, this_type)
         if self.strict and _is_order_dependent(invocation_node, target_node):
             raise SemanticError(
-                f"{_name(invocation_node)}() depends on an order that "
-                f"{_name(_last_invocation(target_node))}() does not define"
+                f"{syntax_tree.name(invocation_node)}() depends on an order that "
+                f"{syntax_tree.name(_last_invocation(target_node))}() does not define"
             )
         target = self.expression(target_node, this_type)
         invocation = self.invocation(invocation_node, target.type, this_type)
@@ -429,7 +317,7 @@ class Compiler:
         return _combined(polarity, _numeric_type(operand.type), operand)
 
     def _external_constant(self, node: lark.Tree, this_type: str | None) -> Compiled:
-        name = _constant_name(str(node.children[0]))
+        name = syntax_tree.constant_name(str(node.children[0]))
         if name == "context":
             return Compiled(lambda this, env: env.context, this_type, uses_context=True)
         # Marked costly: what is read from the resource is the same for every item of an
@@ -514,8 +402,6 @@ class Compiler:
         self._scope = dict(saved)
         right = self.expression(right_node, this_type)
         self._scope = saved
-        from engine.fhirpath.compiled.binary import BINARY
-
         builder = BINARY.get(op)
         if builder is None:
             raise Unsupported(f"the operator '{op}'")
@@ -525,8 +411,6 @@ class Compiler:
     def _type_expression(self, node: lark.Tree, this_type: str | None) -> Compiled:
         operand_node, operator, specifier = node.children
         operand = self.expression(operand_node, this_type)
-        from engine.fhirpath.compiled.functions import type_test
-
         invocation = type_test(self, str(operator), type_specifier(specifier), operand.type)
         operand_fn, test = operand.fn, invocation.fn
 
@@ -611,14 +495,14 @@ def _is_order_dependent(invocation: lark.Tree, target: lark.Tree) -> bool:
     last = _last_invocation(target)
     return (
         invocation.data == "function"
-        and _name(invocation) in _ORDERED
+        and syntax_tree.name(invocation) in _ORDERED
         and last.data == "function"
-        and _name(last) in _UNORDERED
+        and syntax_tree.name(last) in _UNORDERED
     )
 
 
 def _is_call(node: lark.Tree, name: str) -> bool:
-    return node.data == "function" and len(node.children) == 1 and _name(node) == name
+    return node.data == "function" and len(node.children) == 1 and syntax_tree.name(node) == name
 
 
 def _last_invocation(node: lark.Tree) -> lark.Tree:
@@ -748,96 +632,3 @@ def _raising_compiled(message: str) -> Compiled:
         raise FhirPathError(message)
 
     return Compiled(fail, None)
-
-
-# -- the parse tree -------------------------------------------------------------------------
-
-
-def _name(node: lark.Tree) -> str:
-    """The name of a ``member`` or ``function`` node (backticks removed)."""
-    identifier = node.children[0]
-    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
-    text = str(token)
-    if text.startswith("`"):
-        return unescape(text)
-    return text
-
-
-def _arguments(node: lark.Tree) -> list[lark.Tree]:
-    params = node.children[1] if len(node.children) > 1 else None
-    if not isinstance(params, lark.Tree):
-        return []
-    return [child for child in params.children if isinstance(child, lark.Tree)]
-
-
-def type_specifier(node: lark.Tree | lark.Token) -> tuple[str | None, str] | None:
-    """A type written as a specifier or as an expression (``FHIR.Quantity``,
-    ``Quantity``): ``(namespace, name)``; ``None`` when it is not a type name."""
-    if isinstance(node, lark.Tree):
-        if node.data == "type_specifier":
-            names = [_identifier(child) for child in node.children]
-        elif node.data == "member":
-            names = [_name(node)]
-        elif node.data == "invoke" and node.children[1].data == "member":
-            left = type_specifier(node.children[0])
-            if left is None or left[0] is not None:
-                return None
-            names = [left[1], _name(node.children[1])]
-        else:
-            return None
-        if len(names) == 1:
-            return None, names[0]
-        if len(names) == 2:
-            return names[0], names[1]
-    return None
-
-
-def _identifier(node: lark.Tree | lark.Token) -> str:
-    token = node.children[0] if isinstance(node, lark.Tree) else node
-    text = str(token)
-    return unescape(text) if text.startswith("`") else text
-
-
-def _constant_name(token: str) -> str:
-    name = token[1:]
-    if name[:1] in ("`", "'"):
-        return unescape(name)
-    return name
-
-
-_ESCAPES = {"'": "'", '"': '"', "`": "`", "\\": "\\", "/": "/", "f": "\f", "n": "\n"}
-_ESCAPES |= {"r": "\r", "t": "\t"}
-
-
-def unescape(token: str) -> str:
-    """The value of a quoted string, delimited name or quoted unit: quotes removed and
-    escapes (``\\'``, ``\\n``, ``\\u0065``…) read left to right; a backslash that starts
-    no escape stays, as in the official grammar.
-
-        >>> unescape(r"'it\\'s \\u0065'")
-        "it's e"
-    """
-    body = token[1:-1]
-    if "\\" not in body:
-        return body
-    out: list[str] = []
-    index = 0
-    while index < len(body):
-        char = body[index]
-        if char == "\\" and index + 1 < len(body):
-            following = body[index + 1]
-            if following in _ESCAPES:
-                out.append(_ESCAPES[following])
-                index += 2
-                continue
-            if following == "u" and _is_hex(body[index + 2 : index + 6]):
-                out.append(chr(int(body[index + 2 : index + 6], 16)))
-                index += 6
-                continue
-        out.append(char)
-        index += 1
-    return "".join(out)
-
-
-def _is_hex(text: str) -> bool:
-    return len(text) == 4 and all(c in "0123456789abcdefABCDEF" for c in text)

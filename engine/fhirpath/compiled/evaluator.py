@@ -25,7 +25,8 @@ from typing import Any, cast
 
 import lark
 
-from engine.fhirpath.compiled.compiler import Compiled, Compiler, Env, SemanticError, Unsupported
+from engine.fhirpath.compiled.compiler import Compiler
+from engine.fhirpath.compiled.core import Compiled, Env, SemanticError, Unsupported
 from engine.fhirpath.compiled.functions import supported
 from engine.fhirpath.compiled.operators import FhirPathError
 from engine.fhirpath.compiled.types import TypeModel

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import lark
 
+from engine.fhirpath.compiled.core import Compiled, Env, Invocation
 from engine.fhirpath.compiled.operators import FhirPathError
 from engine.fhirpath.compiled.values import Node, decimal
 
 if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Compiled, Compiler, Env, Invocation
+    from engine.fhirpath.compiled.compiler import Compiler
 
 Items = list[Any]
 
@@ -58,7 +59,6 @@ def function(*names: str) -> Callable[[Builder], Builder]:
 
 
 def invocation(*args: Any, **kwargs: Any) -> Invocation:
-    from engine.fhirpath.compiled.compiler import Invocation
 
     return Invocation(*args, **kwargs)
 

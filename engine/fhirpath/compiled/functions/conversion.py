@@ -5,20 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.fhirpath.compiled.binary import EMPTY, FALSE, TRUE
-from engine.fhirpath.compiled.operators import (
-    FhirPathError,
-    converter,
-    quantity_of,
-)
-from engine.fhirpath.compiled.temporal import Temporal, parse_temporal
-from engine.fhirpath.compiled.values import CALENDAR_WORDS, Long, Quantity
-
-if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Env, Invocation
-
+from engine.fhirpath.compiled.core import Env, Invocation
 from engine.fhirpath.compiled.functions.base import (
     FUNCTIONS,
     Builder,
@@ -30,6 +20,13 @@ from engine.fhirpath.compiled.functions.base import (
     single_value,
     value_argument,
 )
+from engine.fhirpath.compiled.operators import (
+    FhirPathError,
+    converter,
+    quantity_of,
+)
+from engine.fhirpath.compiled.temporal import Temporal, parse_temporal
+from engine.fhirpath.compiled.values import CALENDAR_WORDS, Long, Quantity
 
 _TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})

@@ -3,22 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.fhirpath.compiled.binary import FALSE, TRUE, truth
 from engine.fhirpath.compiled.collections import (
     contains_item,
     distinct_items,
 )
-from engine.fhirpath.compiled.operators import (
-    FhirPathError,
-    converter,
-)
-from engine.fhirpath.compiled.values import Node
-
-if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Env, Invocation
-
+from engine.fhirpath.compiled.core import Env, Invocation
 from engine.fhirpath.compiled.functions.base import (
     Call,
     Items,
@@ -29,6 +19,11 @@ from engine.fhirpath.compiled.functions.base import (
     simple,
     value_argument,
 )
+from engine.fhirpath.compiled.operators import (
+    FhirPathError,
+    converter,
+)
+from engine.fhirpath.compiled.values import Node
 
 # -- existence ---------------------------------------------------------------------------------
 

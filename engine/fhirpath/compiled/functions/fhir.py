@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
 from engine.fhirpath.compiled import navigation
 from engine.fhirpath.compiled.binary import EMPTY, FALSE, TRUE
-from engine.fhirpath.compiled.operators import (
-    converter,
-    quantity_of,
-)
-from engine.fhirpath.compiled.temporal import DATE_TYPES, Temporal, parse_temporal
-from engine.fhirpath.compiled.values import Node, Quantity, decimal
-from engine.fhirpath.quantities import units_comparable
-from engine.fhirpath.xhtml import html_problems
-
-if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Env, Invocation
-
+from engine.fhirpath.compiled.core import Env, Invocation
 from engine.fhirpath.compiled.functions.base import (
     FUNCTIONS,
     UNSUPPORTED,
@@ -37,6 +26,14 @@ from engine.fhirpath.compiled.functions.base import (
     simple,
     value_argument,
 )
+from engine.fhirpath.compiled.operators import (
+    converter,
+    quantity_of,
+)
+from engine.fhirpath.compiled.temporal import DATE_TYPES, Temporal, parse_temporal
+from engine.fhirpath.compiled.values import Node, Quantity, decimal
+from engine.fhirpath.quantities import units_comparable
+from engine.fhirpath.xhtml import html_problems
 
 # -- FHIR -----------------------------------------------------------------------------------------
 

@@ -14,13 +14,15 @@ from engine.fhirpath.compiled.collections import (
     identity_key,
     tag,
 )
+from engine.fhirpath.compiled.core import Env, Invocation, SemanticError
 from engine.fhirpath.compiled.operators import (
     FhirPathError,
     converter,
 )
+from engine.fhirpath.compiled.tree import type_specifier
 
 if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Compiler, Env, Invocation
+    from engine.fhirpath.compiled.compiler import Compiler
 
 from engine.fhirpath.compiled.functions.base import (
     Call,
@@ -151,7 +153,6 @@ def _of_type(call: Call) -> Invocation:
     wrong = arity(name, args, 1)
     if wrong:
         return wrong
-    from engine.fhirpath.compiled.compiler import type_specifier
 
     return type_test(compiler, "ofType", type_specifier(args[0]), in_type)
 
@@ -162,7 +163,6 @@ def _is_as(call: Call) -> Invocation:
     wrong = arity(name, args, 1)
     if wrong:
         return wrong
-    from engine.fhirpath.compiled.compiler import type_specifier
 
     return type_test(compiler, name, type_specifier(args[0]), in_type)
 
@@ -350,8 +350,6 @@ def _iif(call: Call) -> Invocation:
         return wrong
     criterion = compiler.argument(args[0], in_type)
     if compiler.strict and criterion.type not in (None, "System.Boolean", "boolean"):
-        from engine.fhirpath.compiled.compiler import SemanticError
-
         raise SemanticError(f"iif() needs a boolean criterion, not {criterion.type}")
     accepted = compiler.argument(args[1], in_type)
     otherwise = compiler.argument(args[2], in_type) if len(args) == 3 else None

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.fhirpath.compiled.binary import EMPTY
-from engine.fhirpath.compiled.operators import (
-    FhirPathError,
-    converter,
-    order,
-)
-from engine.fhirpath.compiled.values import Quantity
-
-if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Env, Invocation
-
+from engine.fhirpath.compiled.core import Env, Invocation
 from engine.fhirpath.compiled.functions.base import (
     FUNCTIONS,
     Builder,
@@ -30,6 +21,12 @@ from engine.fhirpath.compiled.functions.base import (
     simple,
     single_value,
 )
+from engine.fhirpath.compiled.operators import (
+    FhirPathError,
+    converter,
+    order,
+)
+from engine.fhirpath.compiled.values import Quantity
 
 # -- math -------------------------------------------------------------------------------------
 

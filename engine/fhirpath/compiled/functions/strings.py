@@ -8,16 +8,10 @@ import html
 import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.fhirpath.compiled.binary import EMPTY, FALSE
-from engine.fhirpath.compiled.operators import FhirPathError
-from engine.fhirpath.compiled.values import Node
-from engine.fhirpath.regex import compile_pattern
-
-if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Env, Invocation
-
+from engine.fhirpath.compiled.core import Env, Invocation
 from engine.fhirpath.compiled.functions.base import (
     FUNCTIONS,
     Builder,
@@ -29,6 +23,9 @@ from engine.fhirpath.compiled.functions.base import (
     invocation,
     single_value,
 )
+from engine.fhirpath.compiled.operators import FhirPathError
+from engine.fhirpath.compiled.values import Node
+from engine.fhirpath.regex import compile_pattern
 
 # -- strings -------------------------------------------------------------------------------
 

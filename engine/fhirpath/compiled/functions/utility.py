@@ -4,22 +4,14 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.fhirpath.compiled import navigation
 from engine.fhirpath.compiled.binary import EMPTY, FALSE, TRUE, truth
 from engine.fhirpath.compiled.collections import (
     tag,
 )
-from engine.fhirpath.compiled.operators import (
-    FhirPathError,
-    converter,
-    order,
-)
-
-if TYPE_CHECKING:
-    from engine.fhirpath.compiled.compiler import Compiled, Env, Invocation
-
+from engine.fhirpath.compiled.core import Compiled, Env, Invocation, Unsupported
 from engine.fhirpath.compiled.functions.base import (
     Call,
     Items,
@@ -31,6 +23,12 @@ from engine.fhirpath.compiled.functions.base import (
     simple,
     single_value,
 )
+from engine.fhirpath.compiled.operators import (
+    FhirPathError,
+    converter,
+    order,
+)
+from engine.fhirpath.compiled.tree import unescape
 
 # -- tree navigation ---------------------------------------------------------------------------
 
@@ -115,8 +113,6 @@ def _define_variable(call: Call) -> Invocation:
     value_type = value.type if value is not None else in_type
     variable = args[0]
     if variable.data == "string":
-        from engine.fhirpath.compiled.compiler import Unsupported, unescape
-
         variable_name = unescape(str(variable.children[0]))
         try:
             key: Any = compiler.define(variable_name)
