@@ -9,6 +9,7 @@ operator evaluates both, then applies FHIRPath's empty propagation.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ TRUE: Items = [True]
 FALSE: Items = [False]
 EMPTY: Items = []
 _BOOLEAN = "System.Boolean"
+_INTEGER = "System.Integer"
 
 
 def truth(items: Items) -> bool | None:
@@ -203,9 +205,22 @@ def _not_equivalent(compiler: Compiler, left: Compiled, right: Compiled) -> tupl
 # -- ordering ------------------------------------------------------------------------------
 
 
-def _ordering(test: Callable[[int], bool]) -> Builder:
+def _ordering(test: Callable[[int], bool], integers: Callable[[int, int], bool]) -> Builder:
     def build(compiler: Compiler, left: Compiled, right: Compiled) -> tuple[Fn, str | None]:
         left_fn, right_fn = left.fn, right.fn
+        if left.type == right.type == _INTEGER:
+            # count() > 1, length() <= 255…: Python integers, compared directly.
+
+            def compare_integers(this: Items, env: Env) -> Items:
+                a_items = left_fn(this, env)
+                b_items = right_fn(this, env)
+                if not a_items or not b_items:
+                    return EMPTY
+                if len(a_items) > 1 or len(b_items) > 1:
+                    raise FhirPathError("comparison operands must be single items")
+                return TRUE if integers(a_items[0], b_items[0]) else FALSE
+
+            return compare_integers, _BOOLEAN
         left_value = converter(left.type, compiler.model)
         right_value = converter(right.type, compiler.model)
 
@@ -346,10 +361,10 @@ BINARY: dict[str, Builder] = {
     "!=": _not_equal,
     "~": _equivalent,
     "!~": _not_equivalent,
-    "<": _ordering(lambda order: order < 0),
-    ">": _ordering(lambda order: order > 0),
-    "<=": _ordering(lambda order: order <= 0),
-    ">=": _ordering(lambda order: order >= 0),
+    "<": _ordering(lambda order: order < 0, operator.lt),
+    ">": _ordering(lambda order: order > 0, operator.gt),
+    "<=": _ordering(lambda order: order <= 0, operator.le),
+    ">=": _ordering(lambda order: order >= 0, operator.ge),
     "|": _union,
     "in": _membership(reverse=False),
     "contains": _membership(reverse=True),
