@@ -1,10 +1,14 @@
-"""Run the official FHIRPath test suite through this engine's FHIRPath layer and plain fhirpathpy.
+"""Run the official FHIRPath test suite through the engine's evaluators and plain fhirpathpy.
 
-For each suite file, prints how many tests pass with :func:`engine.fhirpath.compile_expression`
-(strict syntax, added functions, FHIR-aware navigation) and with ``fhirpathpy.evaluate``
-alone, so changes to the layer can be measured::
+For each suite file, prints how many tests pass with each evaluator of the engine
+(``compiled``: :class:`engine.fhirpath.compiled.CompiledEvaluator`; ``fhirpathpy``: the
+reference evaluator, fhirpathpy with strict syntax, added functions and FHIR-aware
+navigation) and with ``fhirpathpy.evaluate`` alone, so changes can be measured::
 
-    python tools/fhirpath_suite.py [SUITE_DIR] [--failures] [--definitions DIR]
+    python tools/fhirpath_suite.py [SUITE_DIR] [--evaluator compiled,fhirpathpy]
+                                   [--failures] [--definitions DIR]
+
+``--failures`` lists, per file, the tests each selected evaluator fails.
 
 ``SUITE_DIR`` holds ``suites/*/*.xml`` and ``input/json-r4|json-r5`` (default:
 ``../shared/reference/fhirpath-suite`` beside the repository, else the test fixtures).
@@ -34,12 +38,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.fhirpath import compile_expression  # noqa: E402
+from engine.fhirpath.compiled import CompiledEvaluator  # noqa: E402
+from engine.fhirpath.compiled.temporal import Temporal  # noqa: E402
+from engine.fhirpath.compiled.values import Quantity  # noqa: E402
 
 _DEFAULT_SUITES = (
     ROOT.parent / "shared" / "reference" / "fhirpath-suite",
     ROOT / "tests" / "fixtures" / "fhirpath-suite",
 )
 _NOT_RUN_MODES = frozenset({"cda", "tx"})
+EVALUATORS = ("compiled", "fhirpathpy")
 
 Evaluator = Callable[[str, dict[str, Any], dict[str, Any]], list[Any]]
 
@@ -53,47 +61,65 @@ class _Case:
     mode: str | None
     ordered: bool
     outputs: tuple[tuple[str, str], ...]
+    predicate: bool = False
 
 
 def main() -> None:
     """Parse arguments, run every suite file, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", nargs="?", type=Path, help="suite directory")
-    parser.add_argument("--failures", action="store_true", help="list the tests ours fails")
-    parser.add_argument("--definitions", type=Path, help="definitions folder for our model")
+    parser.add_argument(
+        "--evaluator",
+        default=",".join(EVALUATORS),
+        help="comma-separated evaluators to run: compiled, fhirpathpy (default: both)",
+    )
+    parser.add_argument("--failures", action="store_true", help="list the tests each one fails")
+    parser.add_argument("--definitions", type=Path, help="definitions folder for the model")
     args = parser.parse_args()
     suite_dir = args.suite or next((p for p in _DEFAULT_SUITES if p.is_dir()), None)
     if suite_dir is None or not (suite_dir / "suites").is_dir():
         parser.error(f"no suite found at {suite_dir}")
-    ours_model = _definitions_model(args.definitions) if args.definitions else None
+    names = [name.strip() for name in args.evaluator.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(EVALUATORS))
+    if unknown:
+        parser.error(f"unknown evaluator(s): {', '.join(unknown)}")
+    definitions_model = _definitions_model(args.definitions) if args.definitions else None
 
-    print(f"{'suite file':42} {'tests':>6} {'not run':>8} {'ours':>14} {'fhirpathpy':>14}")
+    header = "".join(f" {name:>15}" for name in [*names, "plain fhirpathpy"])
+    print(f"{'suite file':42} {'tests':>6} {'not run':>8}{header}")
     for path in sorted((suite_dir / "suites").glob("*/*.xml")):
         release = "r5" if "r5" in path.name else "r4"
-        model = fhirpathpy.models.models[release]
+        model = definitions_model or fhirpathpy.models.models[release]
+        runners: dict[str, Evaluator] = {
+            "compiled": _compiled_runner(model),
+            "fhirpathpy": _reference,
+        }
+        # The suite's strict mode expects the model to be checked (semantic errors).
+        strict_runners = {**runners, "compiled": _compiled_runner(model, strict=True)}
         inputs = suite_dir / "input" / f"json-{release}"
         cases = _cases(path)
         tally: Counter[str] = Counter()
-        failures: list[str] = []
+        failures: dict[str, list[str]] = {name: [] for name in names}
         for case in cases:
             resource = _input(inputs, case)
             if resource is None:
                 tally["not run"] += 1
                 continue
-            ours_ok = _passes(case, resource, ours_model or model, _ours)
-            plain_ok = _passes(case, resource, model, _plain)
-            tally["ours"] += ours_ok
-            tally["plain"] += plain_ok
-            if not ours_ok:
-                failures.append(f"    {case.name}: {case.expression.strip()}")
+            for name in names:
+                run = strict_runners[name] if case.mode == "strict" else runners[name]
+                ok = _passes(case, resource, model, run)
+                tally[name] += ok
+                if not ok:
+                    failures[name].append(f"    {case.name}: {case.expression.strip()}")
+            tally["plain"] += _passes(case, resource, fhirpathpy.models.models[release], _plain)
         run = len(cases) - tally["not run"]
         label = f"{path.parent.name}/{path.name}"
-        print(
-            f"{label:42} {len(cases):>6} {tally['not run']:>8} "
-            f"{_share(tally['ours'], run):>14} {_share(tally['plain'], run):>14}"
-        )
+        shares = "".join(f" {_share(tally[name], run):>15}" for name in [*names, "plain"])
+        print(f"{label:42} {len(cases):>6} {tally['not run']:>8}{shares}")
         if args.failures:
-            print("\n".join(failures))
+            for name in names:
+                print(f"  {name} fails:")
+                print("\n".join(failures[name]))
 
 
 def _share(count: int, total: int) -> str:
@@ -122,8 +148,9 @@ def _cases(path: Path) -> list[_Case]:
                 expression=expression.text,
                 invalid=expression.get("invalid"),
                 input_file=test.get("inputfile"),
-                mode=test.get("mode"),
+                mode=test.get("mode") or expression.get("mode"),
                 ordered=test.get("ordered") != "false",
+                predicate=test.get("predicate") == "true",
                 outputs=tuple((o.get("type", ""), o.text or "") for o in test.findall("output")),
             )
         )
@@ -141,7 +168,7 @@ def _input(folder: Path, case: _Case) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
 
 
-def _ours(expression: str, resource: dict[str, Any], model: dict[str, Any]) -> list[Any]:
+def _reference(expression: str, resource: dict[str, Any], model: dict[str, Any]) -> list[Any]:
     compiled = compile_expression(expression, model)
     return compiled(
         resource,
@@ -149,6 +176,16 @@ def _ours(expression: str, resource: dict[str, Any], model: dict[str, Any]) -> l
         resource=resource,
         root_resource=resource,
     )
+
+
+def _compiled_runner(model: dict[str, Any], *, strict: bool = False) -> Evaluator:
+    evaluator = CompiledEvaluator(model=model, strict=strict)
+
+    def run(expression: str, resource: dict[str, Any], _: dict[str, Any]) -> list[Any]:
+        compiled = evaluator.compile(expression, str(resource.get("resourceType", "")))
+        return compiled(resource, resource=resource, root_resource=resource)
+
+    return run
 
 
 def _plain(expression: str, resource: dict[str, Any], model: dict[str, Any]) -> list[Any]:
@@ -168,6 +205,9 @@ def _passes(case: _Case, resource: dict[str, Any], model: dict[str, Any], run: E
         return case.invalid is not None
     if case.invalid is not None:
         return False
+    if case.predicate:
+        # A predicate's result is read as exists().
+        result = [bool(result)]
     if len(result) != len(case.outputs):
         return False
     pairs = list(zip(result, case.outputs, strict=True))
@@ -190,9 +230,9 @@ def _matches(value: Any, expected: tuple[str, str]) -> bool:
         return isinstance(value, bool) and ("true" if value else "false") == text
     if kind in ("integer", "decimal") or isinstance(value, int | Decimal):
         return _number(value) is not None and _number(value) == _number(text)
-    if isinstance(value, FP_Quantity) or kind == "Quantity":
+    if isinstance(value, FP_Quantity | Quantity) or kind == "Quantity":
         return _quantity(value) == _quantity(text)
-    if isinstance(value, FP_Time | FP_DateTime) or kind in ("date", "dateTime", "time"):
+    if isinstance(value, FP_Time | FP_DateTime | Temporal) or kind in ("date", "dateTime", "time"):
         return _temporal(value) == _temporal(text)
     if isinstance(value, dict):
         return not text.strip()
@@ -207,6 +247,8 @@ def _number(value: Any) -> Decimal | None:
 
 
 def _quantity(value: Any) -> tuple[Decimal | None, str] | None:
+    if isinstance(value, Quantity):
+        return _number(value.value), value.unit
     if isinstance(value, FP_Quantity):
         return _number(value.value), str(value.unit).strip("'")
     if isinstance(value, dict):
@@ -216,6 +258,8 @@ def _quantity(value: Any) -> tuple[Decimal | None, str] | None:
 
 
 def _temporal(value: Any) -> str:
+    if isinstance(value, Temporal):
+        return value.text
     text = value.asStr if isinstance(value, FP_Time | FP_DateTime) else str(value)
     return str(text).removeprefix("@").removeprefix("T")
 

@@ -11,6 +11,9 @@ from typing import Any
 
 from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time
 
+from engine.fhirpath.compiled.temporal import Temporal
+from engine.fhirpath.compiled.values import Quantity
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SUITE = FIXTURES / "fhirpath-suite"
 SUITE_FILES = sorted((SUITE / "suites").glob("*/*.xml"))
@@ -28,6 +31,10 @@ class SuiteCase:
     input_file: str | None
     mode: str | None
     outputs: tuple[tuple[str, str], ...]
+    #: ``predicate="true"``: the result is read as ``exists()``.
+    predicate: bool = False
+    #: ``ordered="false"``: the outputs may come in any order.
+    ordered: bool = True
 
     @property
     def id(self) -> str:
@@ -53,10 +60,12 @@ def suite_cases(path: Path) -> list[SuiteCase]:
                 expression=expression.text,
                 invalid=expression.get("invalid"),
                 input_file=test.get("inputfile"),
-                mode=test.get("mode"),
+                mode=test.get("mode") or expression.get("mode"),
                 outputs=tuple(
                     (output.get("type", ""), output.text or "") for output in test.findall("output")
                 ),
+                predicate=test.get("predicate") == "true",
+                ordered=test.get("ordered") != "false",
             )
         )
     return cases
@@ -68,9 +77,9 @@ def r5_constraints() -> dict[str, Any]:
     return entries
 
 
-def suite_input(name: str) -> Any:
+def suite_input(name: str, release: str = "r5") -> Any:
     """A suite input resource as JSON (the XML inputs' JSON renderings)."""
-    path = SUITE / "input" / "json-r5" / name.replace(".xml", ".json")
+    path = SUITE / "input" / f"json-{release}" / name.replace(".xml", ".json")
     # Decimals stay exact, with their written precision, as FHIR requires.
     return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
 
@@ -85,14 +94,27 @@ def rendered(value: Any) -> str:
         return f"@T{value.asStr}"
     if isinstance(value, FP_DateTime):
         return f"@{value.asStr}"
+    if isinstance(value, Quantity):
+        return str(value)
+    if isinstance(value, Temporal):
+        return f"@T{value.text}" if value.kind == "Time" else f"@{value.text}"
     return str(value)
 
 
 def output_matches(value: Any, expected_type: str, expected: str) -> bool:
-    """Whether one result value is the expected output (decimals: same value and places)."""
+    """Whether one result value is the expected output (decimals: same value and places;
+    a date/time element's JSON string: its ``@`` literal; an untyped output: its text or,
+    for a number, its value)."""
     if expected_type == "decimal" and isinstance(value, Decimal | int):
         wanted = Decimal(expected)
         return Decimal(value) == wanted and Decimal(value).as_tuple().exponent == (
             wanted.as_tuple().exponent
         )
+    if expected_type in ("date", "dateTime", "instant", "time") and isinstance(value, str):
+        return value == expected.removeprefix("@").removeprefix("T")
+    if not expected_type and isinstance(value, Decimal) and not isinstance(value, bool):
+        try:
+            return value == Decimal(expected)
+        except ArithmeticError:
+            return False
     return rendered(value) == expected

@@ -1,0 +1,327 @@
+"""Reading members from JSON: the closures member access, ``children()`` and
+``descendants()`` compile to.
+
+A FHIR primitive's value and its ``_name`` companion (id, extensions) are one item, as
+in the reference evaluator: ``given.count()`` counts an entry that has only extensions,
+``given.extension`` finds the extensions of each given name.
+
+When the compiler knows the type of the items (``ImagingSelection.instance``), a member
+compiles to a closure specialised for it (:func:`static_member`): the JSON property names
+and the type of what it finds are fixed at compile time, and the items it yields are the
+JSON values themselves. When it does not (:func:`dynamic_member`), each item's type is
+found at run time (:func:`type_of`) and the member looked up per (type, name) in the
+model's cache; the items it yields are :class:`~engine.fhirpath.compiled.values.Node`
+objects carrying their type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from engine.fhirpath.compiled.temporal import Temporal
+from engine.fhirpath.compiled.types import Member, TypeModel
+from engine.fhirpath.compiled.values import Long, Node, Quantity
+
+__all__ = [
+    "children",
+    "descendants",
+    "dynamic_member",
+    "item_type",
+    "navigable",
+    "static_member",
+    "type_of",
+]
+
+Items = list[Any]
+
+_SYSTEM_TYPE_OF: dict[type, str] = {
+    bool: "System.Boolean",
+    str: "System.String",
+    int: "System.Integer",
+    Long: "System.Long",
+    Decimal: "System.Decimal",
+    float: "System.Decimal",
+    Quantity: "System.Quantity",
+}
+
+
+def type_of(item: Any) -> str | None:
+    """The type of an item whose collection has no static type: a node's type, a
+    resource's ``resourceType``, or the system type of a computed value."""
+    kind = type(item)
+    if kind is Node:
+        value = item.value
+        if type(value) is dict:
+            resource_type = value.get("resourceType")
+            if type(resource_type) is str:
+                return resource_type
+        return item.type  # type: ignore[no-any-return]
+    if kind is dict:
+        resource_type = item.get("resourceType")
+        return resource_type if type(resource_type) is str else None
+    if kind is Temporal:
+        return "System." + item.kind  # type: ignore[no-any-return]
+    return _SYSTEM_TYPE_OF.get(kind)
+
+
+def item_type(item: Any, static_type: str | None) -> str | None:
+    """The type of an item of a collection whose static type is ``static_type``."""
+    if static_type is None:
+        return type_of(item)
+    kind = type(item)
+    if kind is Node:
+        return type_of(item)
+    if kind is dict:
+        resource_type = item.get("resourceType")
+        return resource_type if type(resource_type) is str else static_type
+    return static_type
+
+
+def navigable(item: Any) -> dict[str, Any] | None:
+    """The JSON object whose properties are an item's children: a complex value, or the
+    ``_name`` object of a primitive; ``None`` for anything else."""
+    if type(item) is dict:
+        return item
+    if type(item) is Node:
+        value = item.value
+        if type(value) is dict:
+            return value
+        ext = item.ext
+        if type(ext) is dict:
+            return ext
+    return None
+
+
+def _pairs(values: Any, extras: Any, type_: str | None, out: Items) -> None:
+    """Append a primitive's values merged with their ``_name`` objects, as nodes."""
+    if type(values) is list or type(extras) is list:
+        values = values if type(values) is list else []
+        extras = extras if type(extras) is list else []
+        for index in range(max(len(values), len(extras))):
+            value = values[index] if index < len(values) else None
+            extra = extras[index] if index < len(extras) else None
+            if value is not None or extra is not None:
+                out.append(Node(value, type_, extra) if extra is not None else value)
+    elif values is not None or extras is not None:
+        out.append(Node(values, type_, extras))
+
+
+def _tagged_pairs(values: Any, extras: Any, type_: str | None, out: Items) -> None:
+    """Like :func:`_pairs`, every item a node (its type must travel with it)."""
+    if type(values) is list or type(extras) is list:
+        values = values if type(values) is list else []
+        extras = extras if type(extras) is list else []
+        for index in range(max(len(values), len(extras))):
+            value = values[index] if index < len(values) else None
+            extra = extras[index] if index < len(extras) else None
+            if value is not None or extra is not None:
+                out.append(Node(value, type_, extra))
+    elif values is not None or extras is not None:
+        out.append(Node(values, type_, extras))
+
+
+def static_member(member: Member) -> Callable[[Items], Items]:
+    """Member access on items of a known type: their JSON values (a node where a
+    primitive has a ``_name`` companion, or for each item of a choice element)."""
+    if len(member.alternatives) > 1 or member.type is None:
+        return _choice_member(member)
+    json_name, ext_name, type_ = member.alternatives[0]
+    if not member.primitive:
+
+        def complex_member(items: Items) -> Items:
+            out: Items = []
+            for item in items:
+                data = item if type(item) is dict else navigable(item)
+                if data is None:
+                    continue
+                value = data.get(json_name)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    if None in value:
+                        out.extend(v for v in value if v is not None)
+                    else:
+                        out.extend(value)
+                else:
+                    out.append(value)
+            return out
+
+        return complex_member
+
+    def primitive_member(items: Items) -> Items:
+        out: Items = []
+        for item in items:
+            data = item if type(item) is dict else navigable(item)
+            if data is None:
+                continue
+            value = data.get(json_name)
+            extra = data.get(ext_name)
+            if extra is None:
+                if value is None:
+                    continue
+                if type(value) is list:
+                    if None in value:
+                        out.extend(v for v in value if v is not None)
+                    else:
+                        out.extend(value)
+                else:
+                    out.append(value)
+            else:
+                _pairs(value, extra, type_, out)
+        return out
+
+    return primitive_member
+
+
+def _choice_member(member: Member) -> Callable[[Items], Items]:
+    alternatives = member.alternatives
+
+    def choice_member(items: Items) -> Items:
+        out: Items = []
+        for item in items:
+            data = item if type(item) is dict else navigable(item)
+            if data is None:
+                continue
+            _read(data, alternatives, out)
+        return out
+
+    return choice_member
+
+
+def _read(
+    data: dict[str, Any], alternatives: tuple[tuple[str, str, str | None], ...], out: Items
+) -> None:
+    """Append, as nodes, what the first present alternative holds."""
+    for json_name, ext_name, type_ in alternatives:
+        value = data.get(json_name)
+        extra = data.get(ext_name)
+        if value is not None or extra is not None:
+            if type(value) is list or type(extra) is list:
+                _tagged_pairs(value, extra, type_, out)
+            elif type(value) is dict and type(value.get("resourceType")) is str:
+                out.append(value)
+            else:
+                out.append(Node(value, type_, extra))
+            return
+
+
+def dynamic_member(model: TypeModel, name: str) -> Callable[[Items], Items]:
+    """Member access on items whose type is known only at run time (nodes, resources)."""
+
+    def member(items: Items) -> Items:
+        out: Items = []
+        for item in items:
+            data = navigable(item)
+            if data is None:
+                if type(item) is Quantity:
+                    _quantity_member(item, name, out)
+                continue
+            _read(data, model.member(type_of(item), name).alternatives, out)
+        return out
+
+    return member
+
+
+def _quantity_member(quantity: Quantity, name: str, out: Items) -> None:
+    if name == "value":
+        out.append(quantity.value)
+    elif name == "unit":
+        out.append(quantity.unit)
+
+
+def system_member(name: str, type_: str) -> Callable[[Items], Items]:
+    """Members of computed values: only a quantity's ``value`` and ``unit``."""
+
+    def member(items: Items) -> Items:
+        out: Items = []
+        for item in items:
+            if type(item) is Quantity:
+                _quantity_member(item, name, out)
+        return out
+
+    return member
+
+
+def children(model: TypeModel, items: Items, static_type: str | None) -> Items:
+    """``children()``: every child of every item, as nodes, in property order (a
+    primitive and its ``_name`` companion are one child, a choice element's JSON name
+    stands for the element)."""
+    out: Items = []
+    for item in items:
+        data = navigable(item)
+        if data is None:
+            continue
+        type_ = item_type(item, static_type)
+        names = dict.fromkeys(model.child_name(type_, prop) for prop in data)
+        names.pop("resourceType", None)
+        for name in names:
+            _read(data, model.member(type_, name).alternatives, out)
+    return out
+
+
+def count_children(model: TypeModel, items: Items, static_type: str | None) -> int:
+    """``children().count()`` without building the children (ele-1 runs on every element)."""
+    total = 0
+    for item in items:
+        if type(item) is dict and static_type is not None and "resourceType" not in item:
+            data: dict[str, Any] = item
+            names = model.child_names(static_type)
+        else:
+            found = navigable(item)
+            if found is None:
+                continue
+            data = found
+            names = model.child_names(item_type(item, static_type))
+        choices: set[str] | None = None
+        for prop, value in data.items():
+            if prop == "resourceType":
+                continue
+            if prop[0] == "_":
+                base = prop[1:]
+                if base in data:
+                    continue
+                extra, value = value, None
+            else:
+                base, extra = prop, data.get("_" + prop)
+            name = names.get(base) or names.resolve(base)
+            if name != base:
+                # A choice element: its first present alternative only, as children() reads.
+                if choices is None:
+                    choices = set()
+                if name in choices:
+                    continue
+                choices.add(name)
+            total += _entries(value, extra)
+    return total
+
+
+def _entries(value: Any, extra: Any) -> int:
+    """How many occurrences a property and its ``_name`` companion hold together."""
+    if type(value) is not list and type(extra) is not list:
+        return 0 if value is None and extra is None else 1
+    values = value if type(value) is list else []
+    extras = extra if type(extra) is list else []
+    if not extras:
+        return len(values) - values.count(None)
+    return sum(
+        1
+        for index in range(max(len(values), len(extras)))
+        if (index < len(values) and values[index] is not None)
+        or (index < len(extras) and extras[index] is not None)
+    )
+
+
+def descendants(
+    model: TypeModel, items: Items, static_type: str | None, tick: Callable[[int], None]
+) -> Items:
+    """``descendants()``: children, recursively, breadth first. ``tick`` is called with
+    the size of each level (the session's clock)."""
+    out: Items = []
+    level = children(model, items, static_type)
+    while level:
+        tick(len(level))
+        out.extend(level)
+        level = children(model, level, None)
+    return out
