@@ -108,15 +108,21 @@ def test_matches_and_replace_matches_run_on_the_linear_engine() -> None:
 # ---- the time budget
 
 
-#: Each level of where() makes fhirpathpy evaluate its argument twice: 2^30 steps.
-EXPONENTIAL = "code" + ".where(true" * 30 + ")" * 30 + ".exists()"
+#: Expressions that run for ever (or nearly), per evaluator: each level of where() makes
+#: fhirpathpy evaluate its argument twice (2^30 steps); repeat() on a number that grows
+#: never stops producing new items.
+PATHOLOGICAL = {
+    "fhirpathpy": "code" + ".where(true" * 30 + ")" * 30 + ".exists()",
+    "compiled": "1.repeat($this + 1).exists()",
+}
 
 
+@pytest.mark.parametrize("evaluator", sorted(PATHOLOGICAL))
 def test_the_time_budget_ends_a_pathological_resource(
-    tmp_path: Path, definitions: engine.Definitions
+    tmp_path: Path, definitions: engine.Definitions, evaluator: str
 ) -> None:
-    local = _local(tmp_path, definitions, EXPONENTIAL)
-    validator = engine.Validator(local, time_budget=2)
+    local = _local(tmp_path, definitions, PATHOLOGICAL[evaluator])
+    validator = engine.Validator(local, time_budget=2, evaluator=evaluator)
     with must_finish():
         validator.validate(_selection())  # compiles every rule, which the budget counts
         report = validator.validate(_selection())
@@ -129,13 +135,15 @@ def test_the_time_budget_ends_a_pathological_resource(
     assert not report.valid
 
 
+@pytest.mark.parametrize("evaluator", sorted(PATHOLOGICAL))
 def test_the_budget_grows_with_the_size_of_the_resource(
-    tmp_path: Path, definitions: engine.Definitions
+    tmp_path: Path, definitions: engine.Definitions, evaluator: str
 ) -> None:
     # A large Bundle needs the time its size needs; a small crafted resource does not.
-    local = _local(tmp_path, definitions, EXPONENTIAL)
+    local = _local(tmp_path, definitions, PATHOLOGICAL[evaluator])
+    validator = engine.Validator(local, time_budget=0.5, evaluator=evaluator)
     with must_finish():
-        report = engine.Validator(local, time_budget=0.5).validate(_selection("x" * 3_000_000))
+        report = validator.validate(_selection("x" * 3_000_000))
     costly = [i for i in report.issues if i.code == "too-costly"]
     assert len(costly) == 1 and "time budget of 1.5 s" in costly[0].message
 

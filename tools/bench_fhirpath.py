@@ -41,7 +41,8 @@ from engine.fhirpath.evaluation import FhirPathEvaluationError  # noqa: E402
 from engine.fhirpath.reference.evaluator import ReferenceEvaluator  # noqa: E402
 from engine.fhirpath.syntax import parse  # noqa: E402
 from engine.model import Constraint, Definitions  # noqa: E402
-from engine.validation.walker import Occurrence, Walker  # noqa: E402
+from engine.validation.plan import ValidationPlan  # noqa: E402
+from engine.validation.walker import Occurrence, occurrences  # noqa: E402
 
 _CONSTRAINTS = ROOT / "tests" / "fixtures" / "fhirpath" / "r5-constraint-expressions.json"
 
@@ -165,27 +166,21 @@ def _verdict(
 def _applicable(
     definitions: Definitions, resource: dict[str, Any]
 ) -> Iterator[tuple[Occurrence, Constraint]]:
-    """The constraints the validator evaluates on each occurrence of a resource."""
-    for occurrence in Walker(definitions).walk(resource):
-        if not isinstance(occurrence, Occurrence):
-            continue
-        found = list(occurrence.element.constraints)
-        if occurrence.element.content_reference is not None:
-            target = definitions.content_target(occurrence.sd, occurrence.element.content_reference)
-            if target is not None:
-                found.extend(target[1].constraints)
-        type_name = occurrence.type_code
-        if type_name is None:
-            element = occurrence.element
-            if element.parent_path is None:
-                type_name = occurrence.sd.name
-            else:
-                type_name = element.types[0].code if element.types else "BackboneElement"
-        for sd in definitions.lineage(type_name):
-            if not (sd is occurrence.sd and occurrence.element is sd.root):
-                found.extend(sd.root.constraints)
-        for constraint in {c.key: c for c in found}.values():
-            yield occurrence, constraint
+    """The constraints the validator evaluates on each occurrence of a resource (those
+    it can evaluate: the plan sets the others apart)."""
+    for occurrence in occurrences(_plan(definitions), resource):
+        for rule in occurrence.node.focus_rules + occurrence.node.context_rules:
+            yield occurrence, rule.constraint
+
+
+_PLANS: dict[int, ValidationPlan] = {}
+
+
+def _plan(definitions: Definitions) -> ValidationPlan:
+    plan = _PLANS.get(id(definitions))
+    if plan is None:
+        plan = _PLANS[id(definitions)] = engine.Validator(definitions, evaluator="fhirpathpy").plan
+    return plan
 
 
 if __name__ == "__main__":

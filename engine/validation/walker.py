@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Union
 
@@ -28,6 +28,7 @@ from engine.fhirpath.evaluation import (
     Session,
     passes,
 )
+from engine.model import ElementDefinition, StructureDefinition
 from engine.validation.checks import check_binding, check_primitive, check_reference
 from engine.validation.plan import (
     COMPLEX,
@@ -40,7 +41,7 @@ from engine.validation.plan import (
 )
 from engine.validation.report import Issue
 
-__all__ = ["MAX_DEPTH", "OutOfTime", "Walk"]
+__all__ = ["MAX_DEPTH", "Occurrence", "OutOfTime", "Walk", "occurrences"]
 
 #: Beyond this nesting the walker stops descending: FHIR data this deep is an attack
 #: or a bug, and Python's recursion limit must never surface as a crash.
@@ -373,24 +374,35 @@ class Walk:
             )
             ext = None
         if ext is None and item is not None:
-            # Everything but the context-dependent constraints depends on the value alone.
-            # A number's text counts too (1e9 and 1e09 are equal numbers, not equal texts).
-            key = (node, type(item), item if type(item) is str else getattr(item, "text", item))
-            found = self._memo.get(key)
-            if found is None:
-                found = self._memo[key] = self._value_issues(node, item, where)
-            if found:
-                self._add(found, where)
-            if node.context_rules:
-                self._evaluate(node.context_rules, item, None, where, resource, root)
-            if node.not_evaluated:
-                self._not_evaluated(node, where)
+            self._value_checks(node, item, where, resource, root)
         else:
             self._checks(node, item, ext, where, resource, root)
             if ext is not None:
                 self._members(node, ext, where, resource, root, depth + 1)
 
     # -- the checks of one occurrence -----------------------------------------------------
+
+    def _value_checks(
+        self,
+        node: NodePlan,
+        item: Any,
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
+        """The checks of a primitive value without extensions: everything but the
+        context-dependent constraints depends on the value alone, and is remembered."""
+        # A number's text counts too (1e9 and 1e09 are equal numbers, not equal texts).
+        key = (node, type(item), item if type(item) is str else getattr(item, "text", item))
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._value_issues(node, item, where)
+        if found:
+            self._add(found, where)
+        if node.context_rules:
+            self._evaluate(node.context_rules, item, None, where, resource, root)
+        if node.not_evaluated:
+            self._not_evaluated(node, where)
 
     def _checks(
         self,
@@ -537,6 +549,87 @@ def _suggestion(key: str, children: Mapping[str, ChildPlan]) -> str:
         close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
         found = close[0] if close else None
     return f": did you mean '{found}'?" if found else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One occurrence of an element in a resource, as the walker places it: for tools and
+    tests that evaluate constraints themselves (see :func:`occurrences`)."""
+
+    node: NodePlan
+    #: The occurrence's JSON: an object, or a primitive's value (``None`` when it has only
+    #: its ``_`` companion, which is ``extension``).
+    value: Any
+    extension: dict[str, Any] | None
+    location: str
+    resource: dict[str, Any]
+    root_resource: dict[str, Any]
+
+    @property
+    def sd(self) -> StructureDefinition:
+        return self.node.sd
+
+    @property
+    def element(self) -> ElementDefinition:
+        return self.node.element
+
+    @property
+    def type_code(self) -> str | None:
+        return self.node.type_code
+
+    @property
+    def fhirpath_type(self) -> str:
+        """The type path FHIRPath navigates from (the ``focus_type`` of an evaluator)."""
+        return self.node.focus_type
+
+
+def occurrences(plan: ValidationPlan, resource: Any) -> list[Occurrence]:
+    """Every element occurrence of ``resource`` the plan places (structural problems
+    aside), in document order, each with its node plan.
+
+        >>> import engine
+        >>> plan = engine.Validator().plan
+        >>> selection = {"resourceType": "ImagingSelection", "status": "available",
+        ...              "code": {"text": "x"}, "instance": [{"uid": "1.2"}]}
+        >>> [o.location for o in occurrences(plan, selection)]  # doctest: +NORMALIZE_WHITESPACE
+        ['ImagingSelection', 'ImagingSelection.status', 'ImagingSelection.code',
+         'ImagingSelection.code.text', 'ImagingSelection.instance[0]',
+         'ImagingSelection.instance[0].uid']
+    """
+    walk = _Collect(plan, {}, Session())
+    walk.resource(resource, None, None, 0)
+    return walk.found
+
+
+class _Collect(Walk):
+    """A walk that collects the occurrences instead of checking them."""
+
+    __slots__ = ("found",)
+
+    def __init__(self, plan: ValidationPlan, memo: dict[Any, Any], session: Session) -> None:
+        super().__init__(plan, memo, session)
+        self.found: list[Occurrence] = []
+
+    def _checks(
+        self,
+        node: NodePlan,
+        value: Any,
+        ext: dict[str, Any] | None,
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
+        self.found.append(Occurrence(node, value, ext, location_text(where), resource, root))
+
+    def _value_checks(
+        self,
+        node: NodePlan,
+        item: Any,
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
+        self._checks(node, item, None, where, resource, root)
 
 
 class _Absent:

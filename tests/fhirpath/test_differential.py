@@ -36,7 +36,7 @@ from engine.fhirpath.explain import explain
 from engine.fhirpath.reference.evaluator import ReferenceEvaluator
 from engine.io.fhir_xml import xml_to_json
 from engine.model import Constraint, Definitions
-from engine.validation.walker import Occurrence, Walker
+from engine.validation.walker import Occurrence, occurrences
 from tests.imagingselection_examples import FOLDER as IMAGINGSELECTION
 from tools.fhir_packages import mixed_corpus
 
@@ -97,14 +97,12 @@ def evaluations(definitions, corpus, compiled) -> list[_Evaluation]:
     """Every constraint on every occurrence, evaluated with both evaluators (the
     compiled one with one session per resource, as a validator keeps it)."""
     reference = ReferenceEvaluator(definitions)
-    walker = Walker(definitions)
+    plan = engine.Validator(definitions, evaluator="fhirpathpy").plan
     supported = compiled.supported_functions() & reference.supported_functions()
     found = []
     for name, resource in corpus:
         session = Session()
-        for occurrence in walker.walk(resource):
-            if not isinstance(occurrence, Occurrence):
-                continue
+        for occurrence in occurrences(plan, resource):
             for constraint in _constraints(definitions, occurrence):
                 if not engine.fhirpath.functions_used(constraint.expression) <= supported:
                     continue

@@ -13,6 +13,8 @@ and that loops over collections (dom-3's ``%resource.descendants().reference``) 
 computed once per resource: its result is kept in the session's ``memo``.
 
     >>> from engine.fhirpath.compiled.types import TypeModel
+    >>> from engine.fhirpath.typeinfo import fhirpathpy_model
+    >>> from engine.fhirpath.syntax import parse
     >>> compiler = Compiler(TypeModel(fhirpathpy_model(defs), defs))
     >>> rule = compiler.compile(parse("instance.uid.count() > 1"), "ImagingSelection")
     >>> rule.type
@@ -89,6 +91,7 @@ class Compiler:
         self.strict = strict
         #: How many sub-expressions keep their results in the memo (``env.memo``).
         self.memoized = 0
+        self._focus_type: str | None = None
         self._functions = FUNCTIONS
         self._scope: dict[str, int] = {}
         self._next_slot = 0
@@ -119,6 +122,7 @@ class Compiler:
     def compile(self, tree: lark.Tree, focus_type: str | None) -> Compiled:
         """Compile a whole expression for occurrences of ``focus_type``."""
         self._scope = {}
+        self._focus_type = focus_type
         return self.expression(tree, focus_type)
 
     def expression(self, node: lark.Tree, this_type: str | None) -> Compiled:
@@ -319,7 +323,9 @@ class Compiler:
     def _external_constant(self, node: lark.Tree, this_type: str | None) -> Compiled:
         name = syntax_tree.constant_name(str(node.children[0]))
         if name == "context":
-            return Compiled(lambda this, env: env.context, this_type, uses_context=True)
+            # The occurrence the whole expression is evaluated on, whatever ``$this`` is
+            # where ``%context`` is written (inside ``select()``, ``all()``…).
+            return Compiled(lambda this, env: env.context, self._focus_type, uses_context=True)
         # Marked costly: what is read from the resource is the same for every item of an
         # iteration and every occurrence of a session, so it is computed once.
         if name == "resource":

@@ -9,6 +9,7 @@ of what it finds. Types are named as in those tables: a type name (``Quantity``,
 ``string``, ``Patient``), a backbone element's path (``Patient.contact``), or a system
 type (``System.String``).
 
+    >>> from engine.fhirpath.typeinfo import fhirpathpy_model
     >>> model = TypeModel(fhirpathpy_model(defs), defs)
     >>> model.member("Observation", "value").alternatives[0]
     ('valueQuantity', '_valueQuantity', 'Quantity')

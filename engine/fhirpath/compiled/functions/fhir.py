@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from engine.fhirpath.binary import base64_sha1, base64_size
 from engine.fhirpath.boundaries import datetime_boundary, decimal_boundary, time_boundary
 from engine.fhirpath.compiled import navigation
 from engine.fhirpath.compiled.binary import EMPTY, FALSE, TRUE
@@ -32,8 +33,9 @@ from engine.fhirpath.compiled.operators import (
 )
 from engine.fhirpath.compiled.temporal import DATE_TYPES, Temporal, parse_temporal
 from engine.fhirpath.compiled.values import Node, Quantity, decimal
+from engine.fhirpath.content import element_ids
 from engine.fhirpath.quantities import units_comparable
-from engine.fhirpath.xhtml import html_problems
+from engine.fhirpath.xhtml import has_content, html_attribute, html_problems, narrative_problems
 
 # -- FHIR -----------------------------------------------------------------------------------------
 
@@ -48,7 +50,10 @@ def _has_value(call: Call) -> Invocation:
         value = items[0]
         if type(value) is Node:
             value = value.value
-        return FALSE if value is None or type(value) is dict or type(value) is list else TRUE
+        # An empty string is no value (FHIR forbids it; the HL7 validator reports ele-1).
+        if value is None or value == "" or type(value) is dict or type(value) is list:
+            return FALSE
+        return TRUE
 
     return arity(name, args, 0) or simple(has_value, "System.Boolean")
 
@@ -67,19 +72,102 @@ def _get_value(call: Call) -> Invocation:
     return arity(name, args, 0) or simple(get_value, None)
 
 
+def _one_string(items: Items) -> str | None:
+    if len(items) != 1:
+        return None
+    text = items[0].value if type(items[0]) is Node else items[0]
+    return text if type(text) is str else None
+
+
 @function("htmlChecks")
 def _html_checks(call: Call) -> Invocation:
+    """The XHTML rules of narrative (txt-1): allowed elements and attributes; an ``xhtml``
+    element (``Narrative.div``) must moreover be one ``<div>`` in the XHTML namespace."""
     compiler, name, args, in_type, this_type = call
 
     def html_checks(items: Items) -> Items:
-        if len(items) != 1:
+        text = _one_string(items)
+        if text is None:
             return EMPTY
-        text = items[0].value if type(items[0]) is Node else items[0]
-        if type(text) is not str:
-            return EMPTY
-        return FALSE if html_problems(text) else TRUE
+        is_xhtml = navigation.item_type(items[0], in_type) == "xhtml"
+        return FALSE if (narrative_problems(text) if is_xhtml else html_problems(text)) else TRUE
 
     return arity(name, args, 0) or simple(html_checks, "System.Boolean")
+
+
+@function("htmlChecks2")
+def _html_checks2(call: Call) -> Invocation:
+    """The HL7 validator's content rule of narrative (txt-2): some non-whitespace text or
+    an image."""
+    compiler, name, args, in_type, this_type = call
+
+    def html_checks2(items: Items) -> Items:
+        text = _one_string(items)
+        if text is None:
+            return EMPTY
+        return TRUE if has_content(text) else FALSE
+
+    return arity(name, args, 0) or simple(html_checks2, "System.Boolean")
+
+
+@function("htmlAttribute")
+def _html_attribute(call: Call) -> Invocation:
+    """The values of every attribute of that name in a single XHTML string."""
+    compiler, name, args, in_type, this_type = call
+    wrong = arity(name, args, 1)
+    if wrong:
+        return wrong
+    name_fn, named = value_argument(compiler, args[0], this_type)
+
+    def html_attribute_values(items: Items, this: Items, env: Env) -> Items:
+        text = _one_string(items)
+        wanted = _one_string(name_fn(this, env))
+        if text is None or wanted is None:
+            return EMPTY
+        return list(html_attribute(text, wanted))
+
+    return invocation(html_attribute_values, "System.String", **flags(named))
+
+
+@function("base64Size")
+def _base64_size(call: Call) -> Invocation:
+    """The number of bytes a single base64 string decodes to."""
+    compiler, name, args, in_type, this_type = call
+
+    def size(items: Items) -> Items:
+        text = _one_string(items)
+        found = None if text is None else base64_size(text)
+        return EMPTY if found is None else [found]
+
+    return arity(name, args, 0) or simple(size, "System.Integer")
+
+
+@function("base64Sha1")
+def _base64_sha1(call: Call) -> Invocation:
+    """The SHA-1 (base64) of the bytes a single base64 string decodes to."""
+    compiler, name, args, in_type, this_type = call
+
+    def sha1(items: Items) -> Items:
+        text = _one_string(items)
+        found = None if text is None else base64_sha1(text)
+        return EMPTY if found is None else [found]
+
+    return arity(name, args, 0) or simple(sha1, "System.String")
+
+
+@function("elementIds")
+def _element_ids(call: Call) -> Invocation:
+    """The ids of the elements inside a single resource, without those of the resources
+    it holds."""
+    compiler, name, args, in_type, this_type = call
+
+    def ids(items: Items) -> Items:
+        if len(items) != 1:
+            return EMPTY
+        value = items[0].value if type(items[0]) is Node else items[0]
+        return list(element_ids(value))
+
+    return arity(name, args, 0) or simple(ids, "System.String", costly=True)
 
 
 def _boundary(high: bool) -> Builder:

@@ -97,8 +97,8 @@ def _substring(text: str, start: Any, length: Any = None) -> str | None:
 
 
 def _matches(text: str, pattern: Any, full: bool = False) -> bool:
-    compiled = compile_pattern("(?s)" + _string_argument(pattern, "matches"))
-    return (compiled.fullmatch(text) if full else compiled.search(text)) is not None
+    compiled = compile_pattern(_string_argument(pattern, "matches"), dot_all=True)
+    return compiled.fullmatch(text) if full else compiled.search(text)
 
 
 def _replace_matches(text: str, pattern: Any, substitution: Any) -> str:
