@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from engine.cli.rules import add_rules_subcommand
+from engine.fhirpath.evaluators import DEFAULT_EVALUATOR, EVALUATORS
 from engine.io.batch import check_all
 from engine.io.formats import FORMATS, SEVERITIES, Options, make_output
 from engine.io.inputs import STDIN, expand, read
@@ -193,6 +194,20 @@ def _parser() -> argparse.ArgumentParser:
         "many per MB beyond (default: %(default)g); past it, its validation stops with a "
         "fatal 'too-costly' issue naming what was not checked. 0 for no limit",
     )
+    validate.add_argument(
+        "--evaluator",
+        choices=EVALUATORS,
+        default=DEFAULT_EVALUATOR,
+        help="the FHIRPath evaluator: compiled (Python closures, the default) or fhirpathpy "
+        "(the reference implementation); both give the same verdicts",
+    )
+    validate.add_argument(
+        "--explain",
+        action="store_true",
+        help="under each failed constraint, its sub-expressions evaluated on the element, "
+        "down to the part that decided the verdict (json: 'explanation'; outcome: "
+        "'diagnostics')",
+    )
     validate.set_defaults(func=_validate)
     add_rules_subcommand(commands)
     return parser
@@ -249,7 +264,13 @@ def _validate(args: argparse.Namespace) -> int:
     output = make_output(args.format, sys.stdout, options, sys.stderr, definitions)
     unreadable = invalid = False
     results = check_all(
-        read(args.inputs), source, args.jobs, loaded=definitions, time_budget=args.time_budget
+        read(args.inputs),
+        source,
+        args.jobs,
+        loaded=definitions,
+        time_budget=args.time_budget,
+        evaluator=args.evaluator,
+        explain=args.explain,
     )
     shared_terminal = sys.stdout.isatty()
     try:

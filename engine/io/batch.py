@@ -27,7 +27,9 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import islice
+from typing import Any
 
+from engine.fhirpath.evaluators import DEFAULT_EVALUATOR
 from engine.io.inputs import InputError, RawResource, Unreadable, parse_with_issues
 from engine.io.positions import resource_type_at, with_positions
 from engine.model import Definitions
@@ -68,8 +70,9 @@ class Checker:
 
     With ``positions`` (the default), each issue of a resource that has issues gets the
     line and column of its element in the text (:mod:`engine.io.positions`), read after
-    validation: resources without issues cost nothing more. ``time_budget`` is the seconds
-    one resource may take (:class:`~engine.validation.validator.Validator`).
+    validation: resources without issues cost nothing more. ``time_budget`` (the seconds
+    one resource may take), ``evaluator`` (the FHIRPath evaluator's name) and ``explain``
+    (explain each failed constraint) are the :class:`~engine.validation.validator.Validator`'s.
     The issues of an XML document's form (element order, undefined attributes) come
     first in its report, then the validator's.
     """
@@ -80,9 +83,13 @@ class Checker:
         *,
         positions: bool = True,
         time_budget: float | None = DEFAULT_TIME_BUDGET,
+        evaluator: str = DEFAULT_EVALUATOR,
+        explain: bool = False,
     ) -> None:
         self.definitions = definitions
-        self.validator = Validator(definitions, time_budget=time_budget)
+        self.validator = Validator(
+            definitions, time_budget=time_budget, evaluator=evaluator, explain=explain
+        )
         self.positions = positions
 
     def __call__(self, item: RawResource | Unreadable) -> Result:
@@ -134,32 +141,37 @@ def check_all(
     loaded: Definitions | None = None,
     positions: bool = True,
     time_budget: float | None = DEFAULT_TIME_BUDGET,
+    evaluator: str = DEFAULT_EVALUATOR,
+    explain: bool = False,
 ) -> Iterator[Result]:
     """Check every item, in order, with ``jobs`` processes.
 
     Each worker loads ``definitions`` itself; ``loaded`` saves loading them again in
-    this process when ``jobs`` is 1. ``positions`` and ``time_budget``: see :class:`Checker`.
+    this process when ``jobs`` is 1. The other options are :class:`Checker`'s.
     """
+    options: dict[str, Any] = {
+        "time_budget": time_budget,
+        "evaluator": evaluator,
+        "explain": explain,
+    }
     if jobs <= 1:
         definitions_ = loaded if loaded is not None else definitions.load()
-        checker = Checker(definitions_, positions=positions, time_budget=time_budget)
+        checker = Checker(definitions_, positions=positions, **options)
         yield from map(checker, items)
         return
-    yield from _parallel(items, definitions, jobs, positions, time_budget)
+    yield from _parallel(items, definitions, jobs, positions, options)
 
 
 _worker: Checker | None = None
 
 
-def _init_worker(
-    definitions: DefinitionsSource, positions: bool, time_budget: float | None
-) -> None:
+def _init_worker(definitions: DefinitionsSource, positions: bool, options: dict[str, Any]) -> None:
     global _worker
     # The parent decides what an interrupt means (a terminal's Ctrl-C reaches the whole
     # process group): workers ignore it and end when told, or when the parent is gone.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with_parent()
-    _worker = Checker(definitions.load(), positions=positions, time_budget=time_budget)
+    _worker = Checker(definitions.load(), positions=positions, **options)
 
 
 def _end_with_parent() -> None:
@@ -195,7 +207,7 @@ def _parallel(
     definitions: DefinitionsSource,
     jobs: int,
     positions: bool,
-    time_budget: float | None,
+    options: dict[str, Any],
 ) -> Iterator[Result]:
     # A bounded window of batches in flight: input is read only as fast as it is
     # validated (a multi-gigabyte NDJSON file is never held whole), and results are
@@ -210,7 +222,7 @@ def _parallel(
         jobs,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(definitions, positions, time_budget),
+        initargs=(definitions, positions, options),
     ) as pool:
         try:
             for batch in _batches(items, CHUNK_SIZE):

@@ -57,6 +57,10 @@ class Issue:
     key: str | None = None
     line: int | None = None
     column: int | None = None
+    #: For a failed constraint, when explanations are asked for
+    #: (``Validator(explain=True)``, ``--explain``): its sub-expressions evaluated on the
+    #: occurrence, down to the part that decided the verdict, one per line.
+    explanation: str | None = None
 
     def __str__(self) -> str:
         where = self.location
@@ -64,11 +68,13 @@ class Issue:
         # element path: it says where it is already.
         if self.line is not None and not where.startswith("("):
             where += f" (line {self.line}, col {self.column})"
-        return f"{self.severity.capitalize()} @ {where}: {self.message}"
+        text = f"{self.severity.capitalize()} @ {where}: {self.message}"
+        return f"{text}\n{self.explanation}" if self.explanation else text
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: severity, code, location, line, column, key, message."""
-        return {
+        """A JSON-ready dict: severity, code, location, line, column, key, message, and the
+        explanation when there is one."""
+        found = {
             "severity": self.severity,
             "code": self.code,
             "location": self.location,
@@ -77,6 +83,9 @@ class Issue:
             "key": self.key,
             "message": self.message,
         }
+        if self.explanation is not None:
+            found["explanation"] = self.explanation
+        return found
 
     def to_outcome_issue(self) -> dict[str, Any]:
         """This issue as an ``OperationOutcome.issue`` entry, written as the HL7 validator
@@ -96,6 +105,8 @@ class Issue:
             "details": {"text": self.message},
             "expression": [self.location],
         }
+        if self.explanation is not None:
+            entry["diagnostics"] = self.explanation
         extensions: list[dict[str, Any]] = []
         if self.line is not None:
             entry["location"] = [self.location, f"Line[{self.line}] Col[{self.column}]"]

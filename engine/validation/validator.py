@@ -19,11 +19,13 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from engine.fhirpath.compiled import CompiledEvaluator
 from engine.fhirpath.evaluation import Session
 from engine.fhirpath.evaluators import DEFAULT_EVALUATOR, make_evaluator
+from engine.fhirpath.explain import explain
 from engine.model import Definitions
 from engine.rules.sources import bundled_definitions
-from engine.validation.plan import ValidationPlan
+from engine.validation.plan import Rule, ValidationPlan
 from engine.validation.report import Issue, Report
 from engine.validation.walker import OutOfTime, Walk
 
@@ -66,6 +68,7 @@ class Validator:
         evaluator: str = DEFAULT_EVALUATOR,
         time_budget: float | None = DEFAULT_TIME_BUDGET,
         builtin_rules: bool = True,
+        explain: bool = False,
     ) -> None:
         if definitions is None:
             definitions = bundled_definitions(builtin_rules)
@@ -78,12 +81,15 @@ class Validator:
             raise ValueError(f"time_budget must be a positive number of seconds, not {time_budget}")
         self.definitions = definitions
         self.time_budget = time_budget
+        #: Explain each failed constraint (:attr:`Issue.explanation`): only failures pay.
+        self.explain = explain
         self.evaluator = evaluator
         suppressed: Mapping[str, str] = getattr(definitions, "suppressed", {}) or {}
         self.suppressed: Mapping[str, str] = dict(suppressed)
         self.plan = ValidationPlan(
             definitions, make_evaluator(evaluator, definitions), self.suppressed
         )
+        self._compiled_for_explanations: CompiledEvaluator | None = None
         # Results that depend on a value alone (a primitive's format, a code's membership,
         # a focus-only constraint on a bare value), shared by every resource.
         self._memo: dict[Any, Any] = {}
@@ -108,7 +114,8 @@ class Validator:
         if len(self._memo) > _MEMO_SIZE:
             self._memo.clear()
         budget = _Budget(self.time_budget, resource)
-        walk = Walk(self.plan, self._memo, Session(deadline=budget.deadline, extend=budget.extend))
+        session = Session(deadline=budget.deadline, extend=budget.extend)
+        walk = Walk(self.plan, self._memo, session, self._explain if self.explain else None)
         try:
             walk.resource(resource, None, None, 0)
         except OutOfTime as stop:
@@ -118,6 +125,39 @@ class Validator:
         for key, (location, reason) in walk.not_evaluated.items():
             issues.append(Issue("information", "informational", location, reason, key))
         return issues
+
+    def _explain(
+        self,
+        rule: Rule,
+        focus_type: str,
+        value: Any,
+        extension: dict[str, Any] | None,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> str | None:
+        """The explanation of a failed constraint, from the compiled evaluator (whichever
+        evaluator judged it: the verdicts are the same)."""
+        evaluator = self.plan.evaluator
+        if not isinstance(evaluator, CompiledEvaluator):
+            evaluator = self._explaining_evaluator()
+        try:
+            explanation = explain(
+                evaluator,
+                rule.constraint.expression,
+                focus_type,
+                value,
+                resource=resource,
+                root_resource=root,
+                focus_extension=extension,
+            )
+        except Exception as error:  # noqa: BLE001 - an explanation must never cost the issue
+            return f"  (no explanation: {error})"
+        return explanation.text()
+
+    def _explaining_evaluator(self) -> CompiledEvaluator:
+        if self._compiled_for_explanations is None:
+            self._compiled_for_explanations = CompiledEvaluator(self.definitions)
+        return self._compiled_for_explanations
 
 
 class _Budget:

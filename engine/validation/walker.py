@@ -17,7 +17,7 @@ issue is reported.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Union
@@ -71,6 +71,13 @@ def _index(i: int) -> str:
     return _INDEX[i] if i < 256 else f"[{i}]"
 
 
+#: Explains a failed constraint on an occurrence: (rule, focus type, value, extension,
+#: resource, root resource) → the explanation's text, or ``None``.
+Explainer = Callable[
+    [Rule, str, Any, "dict[str, Any] | None", "dict[str, Any]", "dict[str, Any]"], "str | None"
+]
+
+
 class OutOfTime(Exception):
     """The resource's time budget ran out at ``location``, while constraint ``key`` was
     being evaluated (``None``: between checks)."""
@@ -88,12 +95,19 @@ class Walk:
     (primitive and code checks, verdicts of focus-only constraints on bare values).
     """
 
-    __slots__ = ("_plan", "_memo", "issues", "not_evaluated", "_session")
+    __slots__ = ("_plan", "_memo", "issues", "not_evaluated", "_session", "_explainer")
 
-    def __init__(self, plan: ValidationPlan, memo: dict[Any, Any], session: Session) -> None:
+    def __init__(
+        self,
+        plan: ValidationPlan,
+        memo: dict[Any, Any],
+        session: Session,
+        explainer: Explainer | None = None,
+    ) -> None:
         self._plan = plan
         self._memo = memo
         self._session = session
+        self._explainer = explainer
         self.issues: list[Issue] = []
         #: Constraints that could not be evaluated: key → (location, reason), reported
         #: once per resource.
@@ -400,7 +414,7 @@ class Walk:
         if found:
             self._add(found, where)
         if node.context_rules:
-            self._evaluate(node.context_rules, item, None, where, resource, root)
+            self._evaluate(node, node.context_rules, item, None, where, resource, root)
         if node.not_evaluated:
             self._not_evaluated(node, where)
 
@@ -427,9 +441,9 @@ class Walk:
             if found:
                 self._add(found, where)
         if node.focus_rules:
-            self._evaluate(node.focus_rules, value, ext, where, resource, root)
+            self._evaluate(node, node.focus_rules, value, ext, where, resource, root)
         if node.context_rules:
-            self._evaluate(node.context_rules, value, ext, where, resource, root)
+            self._evaluate(node, node.context_rules, value, ext, where, resource, root)
         if node.not_evaluated:
             self._not_evaluated(node, where)
 
@@ -445,6 +459,9 @@ class Walk:
             verdict = self._verdict(rule, value, None, {}, {}, where)
             issue = _issue(rule, verdict, "")
             if issue is not None:
+                if verdict is False and self._explainer is not None:
+                    explanation = self._explainer(rule, node.focus_type, value, None, {}, {})
+                    issue = replace(issue, explanation=explanation)
                 found.append(issue)
         return tuple(found)
 
@@ -455,6 +472,7 @@ class Walk:
 
     def _evaluate(
         self,
+        node: NodePlan,
         rules: tuple[Rule, ...],
         value: Any,
         ext: dict[str, Any] | None,
@@ -484,7 +502,11 @@ class Walk:
             if len(result) == 1 and result[0] is True:
                 continue
             if not passes(result):
-                self.issues.append(_issue(rule, False, location_text(where)))  # type: ignore[arg-type]
+                issue: Any = _issue(rule, False, location_text(where))
+                if self._explainer is not None:
+                    explanation = self._explainer(rule, node.focus_type, value, ext, resource, root)
+                    issue = replace(issue, explanation=explanation)
+                self.issues.append(issue)
 
     def _not_evaluated(self, node: NodePlan, where: Location) -> None:
         for rule in node.not_evaluated:
