@@ -38,14 +38,24 @@ def element_ids(resource: Any) -> list[str]:
 
 
 def _collect(value: Any, found: list[str]) -> None:
-    pending = [value]
+    # Only objects and arrays can hold ids: scalars never go on the stack, and children go
+    # on it reversed so that ids come out in document order.
+    pending = [value] if isinstance(value, list | Mapping) else []
     while pending:
         item = pending.pop()
-        if isinstance(item, list):
-            pending.extend(reversed(item))
-        elif isinstance(item, Mapping):
-            if isinstance(item.get("resourceType"), str):
-                continue  # a nested resource: its ids are its own
-            if isinstance(item.get("id"), str):
-                found.append(item["id"])
-            pending.extend(reversed([v for k, v in item.items() if k != "id"]))
+        if type(item) is list:
+            pending.extend(v for v in reversed(item) if type(v) is dict or type(v) is list)
+            continue
+        if not isinstance(item, Mapping):
+            pending.extend(v for v in reversed(item) if isinstance(v, list | Mapping))
+            continue
+        if isinstance(item.get("resourceType"), str):
+            continue  # a nested resource: its ids are its own
+        identifier = item.get("id")
+        if isinstance(identifier, str):
+            found.append(identifier)
+        children = [
+            v for k, v in item.items() if (type(v) is dict or type(v) is list) and k != "id"
+        ]
+        children.reverse()
+        pending.extend(children)

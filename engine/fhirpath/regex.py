@@ -45,12 +45,14 @@ class PatternError(ValueError):
 class Pattern:
     """A compiled regular expression; every method runs in time linear in the text."""
 
-    __slots__ = ("pattern", "_regexp", "_full", "_memo")
+    __slots__ = ("pattern", "_regexp", "_full", "_found")
 
     def __init__(self, pattern: str, regexp: re2._Regexp) -> None:
         self.pattern = pattern
         self._regexp = regexp
+        # Answers per text: the same codes, URLs and ids are matched again and again.
         self._full: dict[str, bool] = {}
+        self._found: dict[str, bool] = {}
 
     def fullmatch(self, text: str) -> bool:
         """True when the whole of ``text`` matches."""
@@ -64,7 +66,13 @@ class Pattern:
 
     def search(self, text: str) -> bool:
         """True when some part of ``text`` matches (FHIRPath ``matches()``)."""
-        return self._regexp.search(_encoded(text)) is not None
+        verdict = self._found.get(text)
+        if verdict is None:
+            verdict = self._regexp.search(_encoded(text)) is not None
+            if len(self._found) >= _MEMO_SIZE:
+                self._found.clear()
+            self._found[text] = verdict
+        return verdict
 
     def sub(self, replacement: str, text: str) -> str:
         """``text`` with every match replaced; ``\\1`` in ``replacement`` is group 1."""

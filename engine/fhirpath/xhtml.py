@@ -30,6 +30,7 @@ from __future__ import annotations
 import html.entities
 import re
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 
 __all__ = ["has_content", "html_attribute", "html_problems", "narrative_problems"]
 
@@ -162,6 +163,9 @@ _BLOCKS = frozenset({"div", "blockquote", "table", "ol", "ul", "p"})
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _JAVA_TRIMMED = "".join(chr(code) for code in range(0x21))
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
+#: Narratives whose parse and answers are kept (several constraints read each one).
+_CACHED_TEXTS = 64
 
 
 def html_problems(text: str) -> list[str]:
@@ -171,13 +175,18 @@ def html_problems(text: str) -> list[str]:
 
     ``text`` is either a whole ``<div>`` or a fragment of mixed content.
     """
+    return list(_html_problems(text))
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _html_problems(text: str) -> tuple[str, ...]:
     root = _parse(text)
     if isinstance(root, str):
-        return [root]
+        return (root,)
     problems: list[str] = []
     for child in root:
         _check(child, problems, in_paragraph=False)
-    return problems
+    return tuple(problems)
 
 
 def narrative_problems(text: str) -> list[str]:
@@ -189,11 +198,10 @@ def narrative_problems(text: str) -> list[str]:
 
 
 def _root_problem(text: str) -> str | None:
-    if re.search(r"<!DOCTYPE", text, re.IGNORECASE):
+    if _DOCTYPE.search(text):
         return None  # html_problems says why
-    try:
-        root = ET.fromstring(_ENTITY.sub(_numeric_entity, text.strip()))
-    except ET.ParseError:
+    root = _single_root(text)
+    if root is None:
         if not text.lstrip().startswith("<"):
             return "the narrative must be a <div> element, found text"
         if _is_well_formed_fragment(text):
@@ -246,27 +254,56 @@ def html_attribute(text: str, name: str) -> list[str]:
         ...                "href")
         ['#a', 'http://x.org']
     """
+    return list(_attributes(text).get(name, ()))
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _attributes(text: str) -> dict[str, tuple[str, ...]]:
+    """Every attribute of the narrative's elements, by name, values in document order:
+    several constraints ask for ``href``, ``src``, ``id`` and ``name`` of the same text."""
     root = _parse(text)
     if isinstance(root, str):
-        return []
-    return [
-        value
-        for element in root.iter()
-        if element is not root
-        for attribute, value in element.attrib.items()
-        if _attribute_name(attribute) == name
-    ]
+        return {}
+    found: dict[str, list[str]] = {}
+    for element in root.iter():
+        attributes = element.attrib
+        if attributes and element is not root:
+            for attribute, value in attributes.items():
+                found.setdefault(_attribute_name(attribute), []).append(value)
+    return {name: tuple(values) for name, values in found.items()}
 
 
+@lru_cache(maxsize=_CACHED_TEXTS)
 def _parse(text: str) -> ET.Element | str:
-    """The narrative as an element tree (wrapped in a ``div``), or why it is not XHTML."""
-    if re.search(r"<!DOCTYPE", text, re.IGNORECASE):
+    """The narrative as an element tree (wrapped in a ``div``), or why it is not XHTML.
+
+    Shared, read only: the narrative constraints (txt-1, txt-2 and the built-in link
+    checks) all read the same narrative, which is parsed once: as one element when it is
+    one (a narrative's ``<div>``), else as mixed content."""
+    if _DOCTYPE.search(text):
         return "a DOCTYPE is not allowed"
+    root = _single_root(text)
+    if root is not None:
+        wrapper = ET.Element(f"{{{XHTML_NAMESPACE}}}div")
+        wrapper.append(root)
+        return wrapper
     wrapped = f'<div xmlns="{XHTML_NAMESPACE}">{_ENTITY.sub(_numeric_entity, text)}</div>'
     try:
         return ET.fromstring(wrapped)
     except ET.ParseError as error:
         return f"not well-formed XHTML: {error}"
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _single_root(text: str) -> ET.Element | None:
+    """The narrative's one element, when the text is exactly one well-formed element."""
+    stripped = text.strip()
+    if not stripped.startswith("<") or _DOCTYPE.search(stripped):
+        return None
+    try:
+        return ET.fromstring(_ENTITY.sub(_numeric_entity, stripped))
+    except ET.ParseError:
+        return None
 
 
 def _numeric_entity(match: re.Match[str]) -> str:
@@ -297,6 +334,7 @@ def _check(element: ET.Element, problems: list[str], *, in_paragraph: bool) -> N
         _check(child, problems, in_paragraph=in_paragraph or name == "p")
 
 
+@lru_cache(maxsize=1024)
 def _split(tag: str) -> tuple[str | None, str]:
     if tag.startswith("{"):
         namespace, name = tag[1:].split("}", 1)
@@ -304,6 +342,7 @@ def _split(tag: str) -> tuple[str | None, str]:
     return None, tag
 
 
+@lru_cache(maxsize=1024)
 def _attribute_name(attribute: str) -> str:
     namespace, name = _split(attribute)
     return f"xml:{name}" if namespace == _XML_NAMESPACE else name

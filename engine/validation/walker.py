@@ -29,6 +29,7 @@ from engine.fhirpath.evaluation import (
     passes,
 )
 from engine.model import ElementDefinition, StructureDefinition
+from engine.model.numbers import JsonNumber
 from engine.validation.checks import check_binding, check_primitive, check_reference
 from engine.validation.plan import (
     COMPLEX,
@@ -51,6 +52,8 @@ MAX_DEPTH = 100
 Location = Union[str, tuple[Any, str]]  # noqa: UP007 (a runtime alias)
 
 _INDEX = tuple(f"[{i}]" for i in range(256))
+#: The JSON values a primitive may be (a bool is one too; JsonNumber is a Decimal).
+_SCALARS = frozenset({str, int, float, bool, Decimal, JsonNumber})
 
 
 def location_text(location: Location) -> str:
@@ -251,6 +254,36 @@ class Walk:
         root: dict[str, Any],
         depth: int,
     ) -> None:
+        if raw_extensions is _ABSENT:
+            # The common shapes, with nothing to report about the shape itself: one value
+            # where one is allowed, a non-empty array within the cardinality where many.
+            if child.repeats:
+                maximum = child.maximum
+                if type(raw) is list and raw and (maximum is None or len(raw) <= maximum):
+                    node = child.node or child.resolve()
+                    base: Location = (location, child.segment)
+                    for index, item in enumerate(raw):
+                        where = (base, _INDEX[index] if index < 256 else f"[{index}]")
+                        self._item(node, child, item, None, where, resource, root, depth)
+                    return
+            elif raw is not None and type(raw) is not list:
+                node = child.node or child.resolve()
+                where = (location, child.segment)
+                self._item(node, child, raw, None, where, resource, root, depth)
+                return
+        self._property_checked(child, raw, raw_extensions, location, resource, root, depth)
+
+    def _property_checked(
+        self,
+        child: ChildPlan,
+        raw: Any,
+        raw_extensions: Any,
+        location: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+        depth: int,
+    ) -> None:
+        """A property in any shape, its shape and cardinality reported."""
         json_name = child.json_name
         base: Location = (location, child.segment)
         values = self._as_list(child, json_name, raw, base)
@@ -281,33 +314,51 @@ class Walk:
                 )
             )
         node = child.node or child.resolve()
-        kind = node.kind
         repeats = child.repeats
         for index in range(count):
             item = values[index] if index < len(values) else None
+            ext = extensions[index] if index < len(extensions) else None
             where: Location = (base, _index(index)) if repeats else base
-            if kind is PRIMITIVE:
-                ext = extensions[index] if index < len(extensions) else None
-                self._primitive(node, json_name, item, ext, where, resource, root, depth)
-            elif kind is COMPLEX:
-                if type(item) is not dict:
-                    kind_text = "null" if item is None else json_kind(item)
-                    self.issues.append(
-                        Issue(
-                            "error",
-                            "structure",
-                            location_text(where),
-                            f"'{json_name}' must be a JSON object "
-                            f"({node.type_code or 'BackboneElement'}), found {kind_text}",
-                        )
-                    )
-                    continue
-                if node.has_checks:
-                    self._checks(node, item, None, where, resource, root)
-                self._members(node, item, where, resource, root, depth + 1)
+            self._item(node, child, item, ext, where, resource, root, depth)
+
+    def _item(
+        self,
+        node: NodePlan,
+        child: ChildPlan,
+        item: Any,
+        ext: Any,
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+        depth: int,
+    ) -> None:
+        """One occurrence of a property: a primitive value (and its ``_`` object), an
+        object, or a nested resource."""
+        kind = node.kind
+        if kind is PRIMITIVE:
+            if ext is None and type(item) in _SCALARS:
+                self._value_checks(node, item, where, resource, root)
             else:
-                container = root if child.element_name == "contained" else None
-                self.resource(item, where, container, depth + 1)
+                self._primitive(node, child.json_name, item, ext, where, resource, root, depth)
+        elif kind is COMPLEX:
+            if type(item) is not dict:
+                kind_text = "null" if item is None else json_kind(item)
+                self.issues.append(
+                    Issue(
+                        "error",
+                        "structure",
+                        location_text(where),
+                        f"'{child.json_name}' must be a JSON object "
+                        f"({node.type_code or 'BackboneElement'}), found {kind_text}",
+                    )
+                )
+                return
+            if node.has_checks:
+                self._checks(node, item, None, where, resource, root)
+            self._members(node, item, where, resource, root, depth + 1)
+        else:
+            container = root if child.element_name == "contained" else None
+            self.resource(item, where, container, depth + 1)
 
     def _as_list(self, child: ChildPlan, name: str, raw: Any, base: Location) -> Any:
         """A property's value as a sequence, reporting shape errors."""

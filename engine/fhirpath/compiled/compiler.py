@@ -92,6 +92,9 @@ class Compiler:
         #: How many sub-expressions keep their results in the memo (``env.memo``).
         self.memoized = 0
         self._focus_type: str | None = None
+        #: One memo token per distinct memoized sub-expression (parse trees compare by
+        #: structure).
+        self._memo_tokens: dict[lark.Tree, object] = {}
         self._functions = FUNCTIONS
         self._scope: dict[str, int] = {}
         self._next_slot = 0
@@ -132,7 +135,10 @@ class Compiler:
             raise Unsupported(f"'{node.data}' expressions")
         compiled = handler(node, this_type)
         if self.memoize and compiled.costly and not (compiled.uses_this or compiled.uses_context):
-            compiled.fn = _memoized(compiled.fn)
+            # Equal sub-expressions share one memo entry, within an expression and across
+            # expressions (dom-3 reads %resource.descendants() four times).
+            token = self._memo_tokens.setdefault(node, object())
+            compiled.fn = _memoized(compiled.fn, token)
             compiled.steps = None
             self.memoized += 1
         return compiled
@@ -525,9 +531,9 @@ def _combined(fn: Fn, type_: str | None, *parts: Compiled) -> Compiled:
     )
 
 
-def _memoized(fn: Fn) -> Fn:
-    """``fn``, computed once per (resource, root resource) of a session or evaluation."""
-    token = object()
+def _memoized(fn: Fn, token: object) -> Fn:
+    """``fn``, computed once per (resource, root resource) of a session or evaluation;
+    ``token`` names what it computes in the memo."""
 
     def memoized(this: Items, env: Env) -> Items:
         memo = env.memo
