@@ -19,8 +19,9 @@ __all__ = ["issues_of", "validate_column", "validate_ndjson"]
 
 Per = Literal["issue", "resource"]
 #: How rows reach the Python workers: Arrow batches (``mapInArrow``), pandas frames
-#: (``mapInPandas``) or pickled rows (``RDD.mapPartitions``). Arrow measured fastest
-#: (``tools/bench_spark.py``); the others are there to measure against.
+#: (``mapInPandas``) or pickled rows (``RDD.mapPartitions``). ``tools/bench_spark.py``
+#: measured the three within the noise of one another; Arrow is the default, as it
+#: converts no batch to pandas.
 Method = Literal["arrow", "pandas", "rows"]
 PathLike = str | os.PathLike[str]
 

@@ -122,11 +122,13 @@ def test_a_column_of_json_text(spark: SparkSession, head: Head) -> None:
     frame = spark.createDataFrame(rows, "name string, resource string")
     issues = validate_column(frame, "resource", source="name").collect()
     assert all(row["line"] is None for row in issues)
-    # Malformed text: one fatal issue, positioned in the value itself (its line 1).
+    # Text that is not JSON: one fatal issue, positioned in the value itself (its line 1).
     malformed = {
         f"row-{number}"
         for number, resource in by_line.items()
-        if any(issue["severity"] == "fatal" for issue in resource["issues"])
+        if any(
+            issue["location"].startswith(("(line", "(document)")) for issue in resource["issues"]
+        )
     }
     assert malformed
     fatal = Counter(row["source"] for row in issues if row["source"] in malformed)
@@ -147,7 +149,7 @@ def test_a_column_of_json_text(spark: SparkSession, head: Head) -> None:
         if f"row-{number}" not in malformed
         for issue in resource["issues"]
     )
-    assert got == want and len(want) > 20
+    assert got == want and len(want) > 10
 
 
 def test_a_column_of_xml_and_null_values(spark: SparkSession) -> None:
