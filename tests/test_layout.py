@@ -1,10 +1,10 @@
 """The package's layers: each imports only from the layers below it.
 
 The flow of the data is the order of the layers: the model, FHIRPath, definitions
-(markdown → model), rules (compiled and local rules), validation, input/output, and the
-command line (and Spark) on top. An import that goes upwards is a hidden dependency
-that makes a lower layer unusable without a higher one; this test finds every such
-import, at module level or inside a function.
+(markdown → model), rules (compiled and local rules), validation, input/output, Spark,
+and the command line on top (``validate --spark`` runs on Spark). An import that goes
+upwards is a hidden dependency that makes a lower layer unusable without a higher one;
+this test finds every such import, at module level or inside a function.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ LAYERS = (
     "engine.rules",
     "engine.validation",
     "engine.io",
-    "engine.cli",
     "engine.spark",
+    "engine.cli",
 )
 #: The public API and ``python -m engine``: above every layer.
 FACADES = ("engine", "engine.__main__")

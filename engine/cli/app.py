@@ -208,6 +208,19 @@ def _parser() -> argparse.ArgumentParser:
         "down to the part that decided the verdict (json: 'explanation'; outcome: "
         "'diagnostics')",
     )
+    validate.add_argument(
+        "--spark",
+        nargs="?",
+        const="local[*]",
+        metavar="MASTER",
+        help="validate NDJSON files on Apache Spark (master: local[*] by default, local[N], "
+        "spark://HOST:PORT, yarn…), results written under --output; needs the 'spark' extra",
+    )
+    validate.add_argument(
+        "--output",
+        metavar="DIR",
+        help="with --spark: where the results go (Parquet; NDJSON too with --format json)",
+    )
     validate.set_defaults(func=_validate)
     add_rules_subcommand(commands)
     return parser
@@ -245,6 +258,10 @@ def _budget(text: str) -> float | None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.spark is not None or args.output is not None:
+        from engine.spark.cli import validate_on_spark  # pyspark only for a Spark run
+
+        return validate_on_spark(args)
     if args.inputs.count(STDIN) > 1:
         print("error: standard input (-) can be read only once", file=sys.stderr)
         return EXIT_USAGE
