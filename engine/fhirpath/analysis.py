@@ -29,7 +29,7 @@ import lark
 from engine.fhirpath.syntax import parse
 from engine.model import Definitions, ElementDefinition, StructureDefinition
 
-__all__ = ["functions_used", "unknown_elements"]
+__all__ = ["focus_members", "functions_used", "unknown_elements"]
 
 #: Element names of the abstract foundation types, for when they are not loaded.
 _FOUNDATION: Mapping[str, tuple[frozenset[str], str | None]] = {
@@ -103,6 +103,66 @@ def functions_used(expression: str) -> frozenset[str]:
     Raises :class:`engine.fhirpath.syntax.FhirPathSyntaxError` when it is malformed.
     """
     return frozenset(_name(node) for node in parse(expression).find_data("function"))
+
+
+def focus_members(expression: str) -> frozenset[str] | None:
+    """The names of the focus's elements that ``expression`` reads, when it reads the
+    focus only through them; ``None`` when it reads the focus otherwise (``$this``,
+    ``children()``, ``hasValue()``, a function or type name applied to the focus, an
+    environment variable…).
+
+    When none of those elements is present in an occurrence, the expression gives what it
+    gives on an empty focus: the validator uses this to skip evaluations whose outcome it
+    already knows.
+
+        >>> sorted(focus_members("reference.exists() implies type.empty()"))
+        ['reference', 'type']
+        >>> sorted(focus_members("coding.where(system = 'x').exists() or text.exists()"))
+        ['coding', 'text']
+        >>> sorted(focus_members("component.all(code.exists()) and value.exists()"))
+        ['component', 'value']
+        >>> focus_members("hasValue() or (children().count() > id.count())") is None
+        True
+    """
+    names: set[str] = set()
+    return frozenset(names) if _reads_focus_by_members(parse(expression), True, names) else None
+
+
+def _reads_focus_by_members(node: lark.Tree | lark.Token, at_focus: bool, names: set[str]) -> bool:
+    """Walk ``node`` (evaluated on the focus when ``at_focus``), adding the focus members it
+    reads to ``names``; False when it reads the focus some other way."""
+    if not isinstance(node, lark.Tree):
+        return True
+    kind = node.data
+    if kind == "member":
+        if at_focus:
+            name = _name(node)
+            if name[:1].isupper():
+                return False  # a type name: filters the focus itself
+            names.add(name)
+        return True
+    if kind == "function":
+        # A function applied to the focus itself (``exists()``, ``hasValue()``…); on an
+        # item, its arguments are evaluated per item.
+        return not at_focus and all(
+            _reads_focus_by_members(argument, False, names) for argument in _arguments(node)
+        )
+    if kind in ("this", "index", "total", "external_constant"):
+        return not at_focus and kind != "external_constant"
+    if kind == "invoke":
+        target, invocation = node.children
+        if not _reads_focus_by_members(target, at_focus, names):
+            return False
+        if isinstance(invocation, lark.Tree) and invocation.data == "function":
+            # Arguments of functions that iterate see each item; the others are read where
+            # the call stands, so their terms may be the focus's members.
+            per_item = _name(invocation) in _ITEM_FUNCTIONS
+            return all(
+                _reads_focus_by_members(argument, at_focus and not per_item, names)
+                for argument in _arguments(invocation)
+            )
+        return True
+    return all(_reads_focus_by_members(child, at_focus, names) for child in node.children)
 
 
 class _Analyzer:

@@ -29,7 +29,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.fhirpath.analysis import functions_used
+from engine.fhirpath.analysis import focus_members, functions_used
 from engine.fhirpath.evaluation import CompiledExpression, Evaluator
 from engine.model import (
     Constraint,
@@ -70,6 +70,9 @@ class Rule:
     #: The result depends on the focus alone: no environment variable (``%resource``…)
     #: and no function that looks elsewhere (``now()``, ``resolve()``…).
     focus_only: bool = False
+    #: The focus's elements the expression reads, when it reads the focus only through
+    #: them (:func:`engine.fhirpath.analysis.focus_members`); ``None`` otherwise.
+    members: frozenset[str] | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -142,11 +145,36 @@ class NodePlan:
     children: Any = field(default=UNBUILT, repr=False)
     #: The child elements that must occur: (element name, minimum, their JSON names).
     required: tuple[tuple[str, int, tuple[str, ...]], ...] = field(default=(), repr=False)
+    #: Per focus rule of an object: the JSON properties it reads, when it reads the object
+    #: only through them; :data:`UNBUILT` until first needed.
+    reads: Any = field(default=UNBUILT, repr=False)
+    #: Focus rule index → its verdict on an object holding none of the properties it
+    #: reads: its verdict on an empty object, as the expression reads nothing else.
+    absent_verdicts: dict[int, Any] = field(default_factory=dict, repr=False)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
         """Every constraint of the node, in definition order within each group."""
         return self.focus_rules + self.context_rules + self.not_evaluated
+
+    def build_reads(self) -> tuple[frozenset[str] | None, ...]:
+        """Fill in :attr:`reads` (once) and return it."""
+        if self.reads is UNBUILT:
+            children = self.build_children() or {}
+            reads: list[frozenset[str] | None] = []
+            for rule in self.focus_rules:
+                if rule.members is None or self.kind != COMPLEX:
+                    reads.append(None)
+                    continue
+                reads.append(
+                    frozenset(
+                        key
+                        for key, child in children.items()
+                        if child.name in rule.members or child.json_name in rule.members
+                    )
+                )
+            self.reads = tuple(reads)
+        return self.reads  # type: ignore[no-any-return]
 
     def build_children(self) -> dict[str, ChildPlan] | None:
         """Fill in :attr:`children` and :attr:`required` (once) and return the children."""
@@ -336,7 +364,8 @@ class ValidationPlan:
                 constraint.expression, focus_type
             )
         focus_only = "%" not in constraint.expression and not functions & _LOOKS_ELSEWHERE
-        return Rule(constraint, compiled, focus_only=focus_only)
+        members = focus_members(constraint.expression) if focus_only else None
+        return Rule(constraint, compiled, focus_only=focus_only, members=members)
 
     # -- children ------------------------------------------------------------------------
 

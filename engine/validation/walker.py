@@ -492,11 +492,45 @@ class Walk:
             if found:
                 self._add(found, where)
         if node.focus_rules:
-            self._evaluate(node, node.focus_rules, value, ext, where, resource, root)
+            if type(value) is dict:
+                self._object_rules(node, value, where, resource, root)
+            else:
+                self._evaluate(node, node.focus_rules, value, ext, where, resource, root)
         if node.context_rules:
             self._evaluate(node, node.context_rules, value, ext, where, resource, root)
         if node.not_evaluated:
             self._not_evaluated(node, where)
+
+    def _object_rules(
+        self,
+        node: NodePlan,
+        value: dict[str, Any],
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
+        """The focus-only rules of an object; a rule that reads the object only through
+        properties it does not have gives its verdict on an empty object, known."""
+        reads = node.reads
+        if reads is UNBUILT:
+            reads = node.build_reads()
+        rules = node.focus_rules
+        for index, keys in enumerate(reads):
+            if keys is None or not keys.isdisjoint(value):
+                self._run(node, rules[index], value, None, where, resource, root)
+                continue
+            rule = rules[index]
+            verdict = node.absent_verdicts.get(index, UNBUILT)
+            if verdict is UNBUILT:
+                verdict = self._verdict(rule, {}, None, {}, {}, where)
+                node.absent_verdicts[index] = verdict
+            if verdict is True:
+                continue
+            issue: Any = _issue(rule, verdict, location_text(where))
+            if verdict is False and self._explainer is not None:
+                explanation = self._explainer(rule, node.focus_type, value, None, resource, root)
+                issue = replace(issue, explanation=explanation)
+            self.issues.append(issue)
 
     def _value_issues(self, node: NodePlan, value: Any, where: Location) -> tuple[Issue, ...]:
         """The issues of a primitive value that depend on the value alone (its format, its
@@ -531,33 +565,45 @@ class Walk:
         resource: dict[str, Any],
         root: dict[str, Any],
     ) -> None:
-        session = self._session
         for rule in rules:
-            try:
-                result = rule.compiled(  # type: ignore[misc]
-                    value,
-                    resource=resource,
-                    root_resource=root,
-                    focus_extension=ext,
-                    session=session,
-                )
-            except EvaluationTimeout:
-                raise OutOfTime(location_text(where), rule.constraint.key) from None
-            except FhirPathEvaluationError as error:
-                self.issues.append(_issue(rule, str(error), location_text(where)))  # type: ignore[arg-type]
-                continue
-            except RecursionError:
-                message = "expression too deeply nested"
-                self.issues.append(_issue(rule, message, location_text(where)))  # type: ignore[arg-type]
-                continue
-            if len(result) == 1 and result[0] is True:
-                continue
-            if not passes(result):
-                issue: Any = _issue(rule, False, location_text(where))
-                if self._explainer is not None:
-                    explanation = self._explainer(rule, node.focus_type, value, ext, resource, root)
-                    issue = replace(issue, explanation=explanation)
-                self.issues.append(issue)
+            self._run(node, rule, value, ext, where, resource, root)
+
+    def _run(
+        self,
+        node: NodePlan,
+        rule: Rule,
+        value: Any,
+        ext: dict[str, Any] | None,
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
+        """Evaluate one rule on one occurrence and report its failure or error."""
+        try:
+            result = rule.compiled(  # type: ignore[misc]
+                value,
+                resource=resource,
+                root_resource=root,
+                focus_extension=ext,
+                session=self._session,
+            )
+        except EvaluationTimeout:
+            raise OutOfTime(location_text(where), rule.constraint.key) from None
+        except FhirPathEvaluationError as error:
+            self.issues.append(_issue(rule, str(error), location_text(where)))  # type: ignore[arg-type]
+            return
+        except RecursionError:
+            message = "expression too deeply nested"
+            self.issues.append(_issue(rule, message, location_text(where)))  # type: ignore[arg-type]
+            return
+        if len(result) == 1 and result[0] is True:
+            return
+        if not passes(result):
+            issue: Any = _issue(rule, False, location_text(where))
+            if self._explainer is not None:
+                explanation = self._explainer(rule, node.focus_type, value, ext, resource, root)
+                issue = replace(issue, explanation=explanation)
+            self.issues.append(issue)
 
     def _not_evaluated(self, node: NodePlan, where: Location) -> None:
         for rule in node.not_evaluated:

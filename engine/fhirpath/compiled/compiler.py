@@ -34,7 +34,7 @@ import lark
 
 from engine.fhirpath.compiled import operators
 from engine.fhirpath.compiled import tree as syntax_tree
-from engine.fhirpath.compiled.binary import BINARY
+from engine.fhirpath.compiled.binary import BINARY, EMPTY, FALSE, TRUE, truth
 from engine.fhirpath.compiled.core import (
     Compiled,
     Env,
@@ -409,6 +409,10 @@ class Compiler:
     def _binary(self, node: lark.Tree, this_type: str | None) -> Compiled:
         left_node, operator, right_node = node.children
         op = str(operator)
+        if op == "or" and _has_value_term(left_node) and not is_primitive(this_type):
+            # hasValue() on items of a complex type is false: ``hasValue() or X`` is X as a
+            # boolean (ele-1, on every element, is ``hasValue() or (children()…)``).
+            return self._as_boolean(self.expression(right_node, this_type))
         saved = dict(self._scope)
         left = self.expression(left_node, this_type)
         self._scope = dict(saved)
@@ -419,6 +423,15 @@ class Compiler:
             raise Unsupported(f"the operator '{op}'")
         fn, type_ = builder(self, left, right)
         return _combined(fn, type_, left, right)
+
+    def _as_boolean(self, operand: Compiled) -> Compiled:
+        operand_fn = operand.fn
+
+        def as_boolean(this: Items, env: Env) -> Items:
+            value = truth(operand_fn(this, env))
+            return TRUE if value is True else FALSE if value is False else EMPTY
+
+        return _combined(as_boolean, "System.Boolean", operand)
 
     def _type_expression(self, node: lark.Tree, this_type: str | None) -> Compiled:
         operand_node, operator, specifier = node.children
@@ -449,6 +462,15 @@ class Compiler:
             return self.expression(node, this_type)
         finally:
             self._scope = saved
+
+
+def _has_value_term(node: lark.Tree) -> bool:
+    """``hasValue()`` applied to ``$this`` (a term, not after a dot)."""
+    return (
+        node.data == "function"
+        and syntax_tree.name(node) == "hasValue"
+        and not syntax_tree.arguments(node)
+    )
 
 
 def _chain(type_: str | None, steps: tuple[Step, ...], *parts: Compiled | Invocation) -> Compiled:
