@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,25 +23,9 @@ import engine
 from engine.io.batch import Checker
 from engine.io.inputs import RawResource, Unreadable, read
 from tests.conftest import ROOT
+from tests.hang_guard import HANG_GUARD, must_finish
 
 GOOD = {"resourceType": "ImagingSelection", "status": "available", "code": {"text": "x"}}
-HANG_GUARD = 120
-
-
-@contextmanager
-def must_finish() -> Iterator[None]:
-    """A hang guard (a FIFO with no writer blocks for ever), not a timing."""
-
-    def hang(signum: int, frame: object) -> None:
-        raise AssertionError(f"still running after {HANG_GUARD} s: it hangs")
-
-    previous = signal.signal(signal.SIGALRM, hang)
-    signal.alarm(HANG_GUARD)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
@@ -233,8 +216,9 @@ def test_jobs_workers_end_with_the_parent(big_ndjson: Path, how: str) -> None:
     try:
         assert process.stdout is not None
         assert process.stdout.readline()  # the workers are at work
+        # The second worker may still be starting when the first result comes back.
+        assert _wait(lambda: len(_children(process.pid)) >= 2, 60)
         workers = _children(process.pid)
-        assert len(workers) >= 2
         if how == "closed pipe":
             process.stdout.close()
         else:
@@ -247,6 +231,40 @@ def test_jobs_workers_end_with_the_parent(big_ndjson: Path, how: str) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_sigterm_ends_a_run_whose_reader_stopped_reading(big_ndjson: Path, jobs: str) -> None:
+    # Before: the run was blocked writing to a full pipe; the SIGTERM handler's exception
+    # was taken for an output error (and the write tried again), or the signal went to a
+    # helper thread of --jobs: either way the process never ended.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine", "validate", "--jobs", jobs, "--format", "json"]
+        + [str(big_ndjson)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline()
+        # Not read any further: the pipe fills and the run blocks writing to it.
+        assert _wait(lambda: _blocked_writing(process.pid), 60)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=HANG_GUARD) == 143
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _blocked_writing(pid: int) -> bool:
+    """The process's main thread sleeps in a write to a pipe (Linux's /proc)."""
+    try:
+        wchan = Path(f"/proc/{pid}/wchan").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return "pipe" in wchan
 
 
 # ---- caches

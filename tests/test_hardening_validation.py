@@ -5,9 +5,6 @@ time zones, the narrative's XHTML root)."""
 from __future__ import annotations
 
 import copy
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +15,10 @@ from engine.fhirpath.evaluation import FhirPathEvaluationError
 from engine.fhirpath.reference.evaluator import evaluate
 from engine.fhirpath.regex import PatternError, compile_pattern
 from engine.rules.local import apply_local_rules
+from tests.hang_guard import must_finish
 
 #: A hang guard, not a timing: each case below finishes in milliseconds, or runs for
 #: longer than the universe's age on a backtracking engine.
-HANG_GUARD = 120
-
-
-@contextmanager
-def must_finish() -> Iterator[None]:
-    def hang(signum: int, frame: object) -> None:
-        raise AssertionError(f"still running after {HANG_GUARD} s: it hangs")
-
-    previous = signal.signal(signal.SIGALRM, hang)
-    signal.alarm(HANG_GUARD)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _selection(text: str = "x") -> dict[str, Any]:

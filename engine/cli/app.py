@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except _Terminated:
+        # Nothing more is written: a reader that stopped reading must not keep this
+        # process waiting on the final flush of a full pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 143
     except BrokenProcessPool as error:
         print(f"error: the --jobs worker processes failed: {error}", file=sys.stderr)
@@ -92,9 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
-class _Terminated(Exception):
+class _Terminated(BaseException):
     """SIGTERM arrived: raised in the main thread so that cleanup runs (the ``--jobs``
-    workers are stopped) before the process ends."""
+    workers are stopped) before the process ends. A BaseException, as KeyboardInterrupt
+    is: no handler of errors (an output that reports a result it cannot write) may take
+    it for one."""
 
 
 @contextlib.contextmanager

@@ -27,6 +27,9 @@ from typing import Union
 import lark
 
 from engine.fhirpath.syntax import parse
+from engine.fhirpath.tree import arguments as _arguments
+from engine.fhirpath.tree import dotted_name as _dotted
+from engine.fhirpath.tree import name as _name
 from engine.model import Definitions, ElementDefinition, StructureDefinition
 
 __all__ = ["focus_members", "functions_used", "unknown_elements"]
@@ -416,40 +419,3 @@ def _union(left: _Focus, right: _Focus) -> _Focus:
 
 def _label(slot: _Slot) -> str:
     return slot.code if isinstance(slot, _TypeSlot) else slot.element.path
-
-
-def _name(node: lark.Tree) -> str:
-    """The name of a ``member`` or ``function`` node, without backticks."""
-    identifier = node.children[0]
-    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
-    return str(token).strip("`")
-
-
-def _arguments(node: lark.Tree) -> list[lark.Tree]:
-    params = node.children[1] if len(node.children) > 1 else None
-    if not isinstance(params, lark.Tree):
-        return []
-    return [child for child in params.children if isinstance(child, lark.Tree)]
-
-
-def _dotted(node: lark.Tree | lark.Token) -> str | None:
-    """A type name written as an expression or a type specifier (``FHIR.Quantity``)."""
-    if isinstance(node, lark.Tree):
-        if node.data == "type_specifier":
-            return ".".join(_name_of(child) for child in node.children)
-        if node.data == "member":
-            return _name(node)
-        if node.data == "invoke":
-            left, right = node.children
-            left_name = _dotted(left)
-            return (
-                None
-                if left_name is None or right.data != "member"
-                else (f"{left_name}.{_name(right)}")
-            )
-    return None
-
-
-def _name_of(identifier: lark.Tree | lark.Token) -> str:
-    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
-    return str(token).strip("`")

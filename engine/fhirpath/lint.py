@@ -29,6 +29,8 @@ from engine.fhirpath.catalog import FUNCTION_ARITIES
 from engine.fhirpath.reference.evaluator import supported_functions
 from engine.fhirpath.regex import PatternError, compile_pattern
 from engine.fhirpath.syntax import parse
+from engine.fhirpath.tree import arguments as _arguments
+from engine.fhirpath.tree import name as _name
 
 __all__ = ["KNOWN_FUNCTIONS", "expression_problems", "string_value"]
 
@@ -79,16 +81,3 @@ def _unescape(match: re.Match[str]) -> str:
     if len(code) == 5:
         return chr(int(code[1:], 16))
     return _ESCAPES.get(code, code)
-
-
-def _name(node: lark.Tree) -> str:
-    identifier = node.children[0]
-    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
-    return str(token).strip("`")
-
-
-def _arguments(node: lark.Tree) -> list[lark.Tree]:
-    params = node.children[1] if len(node.children) > 1 else None
-    if not isinstance(params, lark.Tree):
-        return []
-    return [child for child in params.children if isinstance(child, lark.Tree)]

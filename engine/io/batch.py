@@ -17,6 +17,7 @@ reads bytes. Results come back in input order whatever the number of processes, 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -167,6 +168,8 @@ _worker: Checker | None = None
 
 def _init_worker(definitions: DefinitionsSource, positions: bool, options: dict[str, Any]) -> None:
     global _worker
+    # A worker may start with the signals blocked (see _signals_for_this_thread).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DIRECTED)
     # The parent decides what an interrupt means (a terminal's Ctrl-C reaches the whole
     # process group): workers ignore it and end when told, or when the parent is gone.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -218,12 +221,18 @@ def _parallel(
     # process's threads or locks in the children. A worker that cannot start makes the
     # executor raise BrokenProcessPool instead of being restarted forever.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         jobs,
         mp_context=context,
         initializer=_init_worker,
         initargs=(definitions, positions, options),
-    ) as pool:
+    )
+    # The first task starts the executor's threads, which inherit this thread's mask. (Not
+    # before creating the pool: multiprocessing's resource tracker, started then, unblocks
+    # SIGINT and SIGTERM in the thread that starts it.)
+    with _signals_for_this_thread():
+        pool.submit(_ready)
+    with pool:
         try:
             for batch in _batches(items, CHUNK_SIZE):
                 pending.append(pool.submit(_check_batch, batch))
@@ -239,6 +248,29 @@ def _parallel(
         finally:
             for future in pending:
                 future.cancel()
+
+
+@contextlib.contextmanager
+def _signals_for_this_thread() -> Iterator[None]:
+    """Threads started inside leave SIGTERM and SIGINT to this (the main) thread.
+
+    A signal goes to any thread that does not block it, and Python runs its handler in
+    the main thread only when that thread next runs: if the executor's helper thread
+    took a SIGTERM while the main thread was blocked writing to a full pipe (a reader
+    that stopped reading), the run would never end.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DIRECTED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+_DIRECTED = {signal.SIGTERM, signal.SIGINT}
+
+
+def _ready() -> None:
+    """A task that does nothing: submitting it starts the pool."""
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

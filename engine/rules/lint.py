@@ -49,6 +49,9 @@ import lark
 from engine.fhirpath.analysis import unknown_elements
 from engine.fhirpath.catalog import FUNCTION_ARITIES
 from engine.fhirpath.syntax import FhirPathSyntaxError, parse
+from engine.fhirpath.tree import arguments as _arguments
+from engine.fhirpath.tree import dotted_name as _dotted
+from engine.fhirpath.tree import name as _name
 from engine.model import (
     Constraint,
     DefinitionError,
@@ -1426,39 +1429,6 @@ def _arity_text(arity: tuple[int, int | None]) -> str:
     if low == high:
         return f"{low} argument{'s' if low != 1 else ''}"
     return f"{low} to {high} arguments"
-
-
-def _name(node: lark.Tree) -> str:
-    identifier = node.children[0]
-    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
-    return str(token).strip("`")
-
-
-def _arguments(node: lark.Tree) -> list[lark.Tree]:
-    params = node.children[1] if len(node.children) > 1 else None
-    if not isinstance(params, lark.Tree):
-        return []
-    return [child for child in params.children if isinstance(child, lark.Tree)]
-
-
-def _dotted(node: lark.Tree | lark.Token) -> str | None:
-    if isinstance(node, lark.Tree):
-        if node.data == "type_specifier":
-            return ".".join(_name_of(child) for child in node.children)
-        if node.data == "member":
-            return _name(node)
-        if node.data == "invoke":
-            left, right = node.children
-            left_name = _dotted(left)
-            if left_name is None or right.data != "member":
-                return None
-            return f"{left_name}.{_name(right)}"
-    return None
-
-
-def _name_of(identifier: lark.Tree | lark.Token) -> str:
-    token = identifier.children[0] if isinstance(identifier, lark.Tree) else identifier
-    return str(token).strip("`")
 
 
 # ---- aggregation across repeats

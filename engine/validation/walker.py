@@ -579,31 +579,14 @@ class Walk:
         root: dict[str, Any],
     ) -> None:
         """Evaluate one rule on one occurrence and report its failure or error."""
-        try:
-            result = rule.compiled(  # type: ignore[misc]
-                value,
-                resource=resource,
-                root_resource=root,
-                focus_extension=ext,
-                session=self._session,
-            )
-        except EvaluationTimeout:
-            raise OutOfTime(location_text(where), rule.constraint.key) from None
-        except FhirPathEvaluationError as error:
-            self.issues.append(_issue(rule, str(error), location_text(where)))  # type: ignore[arg-type]
+        verdict = self._verdict(rule, value, ext, resource, root, where)
+        if verdict is True:
             return
-        except RecursionError:
-            message = "expression too deeply nested"
-            self.issues.append(_issue(rule, message, location_text(where)))  # type: ignore[arg-type]
-            return
-        if len(result) == 1 and result[0] is True:
-            return
-        if not passes(result):
-            issue: Any = _issue(rule, False, location_text(where))
-            if self._explainer is not None:
-                explanation = self._explainer(rule, node.focus_type, value, ext, resource, root)
-                issue = replace(issue, explanation=explanation)
-            self.issues.append(issue)
+        issue: Any = _issue(rule, verdict, location_text(where))
+        if verdict is False and self._explainer is not None:
+            explanation = self._explainer(rule, node.focus_type, value, ext, resource, root)
+            issue = replace(issue, explanation=explanation)
+        self.issues.append(issue)
 
     def _not_evaluated(self, node: NodePlan, where: Location) -> None:
         for rule in node.not_evaluated:

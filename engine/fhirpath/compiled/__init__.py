@@ -8,7 +8,7 @@ run on plain JSON values, typed at compile time from the focus type.
 - :mod:`~engine.fhirpath.compiled.operators`: equality, ordering, arithmetic on values;
 - :mod:`~engine.fhirpath.compiled.collections`: duplicates and membership;
 - :mod:`~engine.fhirpath.compiled.core`: the compiled forms (closures and their flags,
-  the evaluation's environment); :mod:`~engine.fhirpath.compiled.tree`: reading the
+  the evaluation's environment); :mod:`~engine.fhirpath.tree`: reading the
   parse tree;
 - :mod:`~engine.fhirpath.compiled.compiler`: the compiler; its operators in
   :mod:`~engine.fhirpath.compiled.binary`, its function table in the package

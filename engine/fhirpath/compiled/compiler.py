@@ -32,8 +32,8 @@ from typing import Any
 
 import lark
 
+from engine.fhirpath import tree as syntax_tree
 from engine.fhirpath.compiled import operators
-from engine.fhirpath.compiled import tree as syntax_tree
 from engine.fhirpath.compiled.binary import BINARY, EMPTY, FALSE, TRUE, truth
 from engine.fhirpath.compiled.core import (
     Compiled,
@@ -55,9 +55,9 @@ from engine.fhirpath.compiled.navigation import (
 )
 from engine.fhirpath.compiled.operators import FhirPathError
 from engine.fhirpath.compiled.temporal import parse_temporal
-from engine.fhirpath.compiled.tree import type_specifier, unescape
 from engine.fhirpath.compiled.types import TypeModel, is_primitive
 from engine.fhirpath.compiled.values import CALENDAR_WORDS, Long, Node, Quantity
+from engine.fhirpath.tree import type_specifier, unescape
 
 __all__ = [
     "Compiled",

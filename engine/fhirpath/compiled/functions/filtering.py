@@ -19,7 +19,7 @@ from engine.fhirpath.compiled.operators import (
     FhirPathError,
     converter,
 )
-from engine.fhirpath.compiled.tree import type_specifier
+from engine.fhirpath.tree import type_specifier
 
 if TYPE_CHECKING:
     from engine.fhirpath.compiled.compiler import Compiler

@@ -28,7 +28,7 @@ from engine.fhirpath.compiled.operators import (
     converter,
     order,
 )
-from engine.fhirpath.compiled.tree import unescape
+from engine.fhirpath.tree import unescape
 
 # -- tree navigation ---------------------------------------------------------------------------
 

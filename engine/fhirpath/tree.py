@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import lark
 
-__all__ = ["arguments", "constant_name", "name", "type_specifier", "unescape"]
+__all__ = ["arguments", "constant_name", "dotted_name", "name", "type_specifier", "unescape"]
 
 # -- the parse tree -------------------------------------------------------------------------
 
@@ -46,6 +46,28 @@ def type_specifier(node: lark.Tree | lark.Token) -> tuple[str | None, str] | Non
             return None, names[0]
         if len(names) == 2:
             return names[0], names[1]
+    return None
+
+
+def dotted_name(node: lark.Tree | lark.Token) -> str | None:
+    """A type name written as an expression or a type specifier, as written:
+    ``FHIR.Quantity``, ``Quantity``; ``None`` when it is not a name.
+
+        >>> from engine.fhirpath.syntax import parse
+        >>> dotted_name(parse("FHIR.Quantity"))
+        'FHIR.Quantity'
+    """
+    if isinstance(node, lark.Tree):
+        if node.data == "type_specifier":
+            return ".".join(_identifier(child) for child in node.children)
+        if node.data == "member":
+            return name(node)
+        if node.data == "invoke":
+            left, right = node.children
+            left_name = dotted_name(left)
+            if left_name is None or right.data != "member":
+                return None
+            return f"{left_name}.{name(right)}"
     return None
 
 
