@@ -17,7 +17,7 @@ issue is reported.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Union
@@ -263,7 +263,7 @@ class Walk:
                     node = child.node or child.resolve()
                     base: Location = (location, child.segment)
                     for index, item in enumerate(raw):
-                        where = (base, _INDEX[index] if index < 256 else f"[{index}]")
+                        where = (base, _index(index))
                         self._item(node, child, item, None, where, resource, root, depth)
                     return
             elif raw is not None and type(raw) is not list:
@@ -478,19 +478,14 @@ class Walk:
         resource: dict[str, Any],
         root: dict[str, Any],
     ) -> None:
-        if node.primitive is not None and value is not None:
-            found = tuple(check_primitive(node.primitive, value, ""))
-            if found:
-                self._add(found, where)
-        binding = node.binding
-        if binding is not None:
-            found = tuple(check_binding(binding, node.type_code, value, ""))
+        if value is not None:
+            found = _value_problems(node, value)
             if found:
                 self._add(found, where)
         for type_ref in node.references:
-            found = tuple(check_reference(type_ref, value, resource, ""))
-            if found:
-                self._add(found, where)
+            references = list(check_reference(type_ref, value, resource, ""))
+            if references:
+                self._add(references, where)
         if node.focus_rules:
             if type(value) is dict:
                 self._object_rules(node, value, where, resource, root)
@@ -524,33 +519,23 @@ class Walk:
             if verdict is UNBUILT:
                 verdict = self._verdict(rule, {}, None, {}, {}, where)
                 node.absent_verdicts[index] = verdict
-            if verdict is True:
-                continue
-            issue: Any = _issue(rule, verdict, location_text(where))
-            if verdict is False and self._explainer is not None:
-                explanation = self._explainer(rule, node.focus_type, value, None, resource, root)
-                issue = replace(issue, explanation=explanation)
-            self.issues.append(issue)
+            if verdict is not True:
+                failure = self._failure(
+                    node, rule, verdict, location_text(where), value, None, resource, root
+                )
+                self.issues.append(failure)
 
     def _value_issues(self, node: NodePlan, value: Any, where: Location) -> tuple[Issue, ...]:
         """The issues of a primitive value that depend on the value alone (its format, its
         code, the constraints on the focus only), located relative to the occurrence."""
-        found: list[Issue] = []
-        if node.primitive is not None:
-            found.extend(check_primitive(node.primitive, value, ""))
-        if node.binding is not None:
-            found.extend(check_binding(node.binding, node.type_code, value, ""))
+        found = _value_problems(node, value)
         for rule in node.focus_rules:
             verdict = self._verdict(rule, value, None, {}, {}, where)
-            issue = _issue(rule, verdict, "")
-            if issue is not None:
-                if verdict is False and self._explainer is not None:
-                    explanation = self._explainer(rule, node.focus_type, value, None, {}, {})
-                    issue = replace(issue, explanation=explanation)
-                found.append(issue)
+            if verdict is not True:
+                found.append(self._failure(node, rule, verdict, "", value, None, {}, {}))
         return tuple(found)
 
-    def _add(self, found: tuple[Issue, ...], where: Location) -> None:
+    def _add(self, found: Sequence[Issue], where: Location) -> None:
         """Issues reported with a location relative to the occurrence, made absolute."""
         text = location_text(where)
         self.issues.extend(replace(issue, location=text + issue.location) for issue in found)
@@ -580,13 +565,40 @@ class Walk:
     ) -> None:
         """Evaluate one rule on one occurrence and report its failure or error."""
         verdict = self._verdict(rule, value, ext, resource, root, where)
-        if verdict is True:
-            return
-        issue: Any = _issue(rule, verdict, location_text(where))
-        if verdict is False and self._explainer is not None:
+        if verdict is not True:
+            failure = self._failure(
+                node, rule, verdict, location_text(where), value, ext, resource, root
+            )
+            self.issues.append(failure)
+
+    def _failure(
+        self,
+        node: NodePlan,
+        rule: Rule,
+        verdict: bool | str,
+        location: str,
+        value: Any,
+        ext: dict[str, Any] | None,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> Issue:
+        """The issue of a constraint that did not pass (failed, or could not be evaluated),
+        with its explanation when they are asked for."""
+        constraint = rule.constraint
+        if verdict is not False:
+            message = f"Constraint {constraint.key} could not be evaluated: {verdict}"
+            return Issue(constraint.severity, "exception", location, message, constraint.key)
+        explanation = None
+        if self._explainer is not None:
             explanation = self._explainer(rule, node.focus_type, value, ext, resource, root)
-            issue = replace(issue, explanation=explanation)
-        self.issues.append(issue)
+        return Issue(
+            constraint.severity,
+            "invariant",
+            location,
+            constraint.message,
+            constraint.key,
+            explanation=explanation,
+        )
 
     def _not_evaluated(self, node: NodePlan, where: Location) -> None:
         for rule in node.not_evaluated:
@@ -620,23 +632,6 @@ class Walk:
         except RecursionError:
             return "expression too deeply nested"
         return passes(result)
-
-
-def _issue(rule: Rule, verdict: bool | str, location: str) -> Issue | None:
-    """The issue a constraint's verdict calls for: none when it passed, a failure, or an
-    evaluation error (with the error's text)."""
-    constraint = rule.constraint
-    if verdict is True:
-        return None
-    if verdict is False:
-        return Issue(constraint.severity, "invariant", location, constraint.message, constraint.key)
-    return Issue(
-        constraint.severity,
-        "exception",
-        location,
-        f"Constraint {constraint.key} could not be evaluated: {verdict}",
-        constraint.key,
-    )
 
 
 def _suggestion(key: str, children: Mapping[str, ChildPlan]) -> str:
@@ -732,6 +727,17 @@ class _Collect(Walk):
         root: dict[str, Any],
     ) -> None:
         self._checks(node, item, None, where, resource, root)
+
+
+def _value_problems(node: NodePlan, value: Any) -> list[Issue]:
+    """A primitive's format and a code's membership: what depends on the value alone,
+    located relative to the occurrence."""
+    found: list[Issue] = []
+    if node.primitive is not None:
+        found.extend(check_primitive(node.primitive, value, ""))
+    if node.binding is not None:
+        found.extend(check_binding(node.binding, node.type_code, value, ""))
+    return found
 
 
 class _Absent:
