@@ -94,8 +94,11 @@ def navigable(item: Any) -> dict[str, Any] | None:
     return None
 
 
-def _pairs(values: Any, extras: Any, type_: str | None, out: Items) -> None:
-    """Append a primitive's values merged with their ``_name`` objects, as nodes."""
+def _pairs(
+    values: Any, extras: Any, type_: str | None, out: Items, *, tagged: bool = False
+) -> None:
+    """Append a primitive's values merged with their ``_name`` objects: as nodes where they
+    have one, or every one when ``tagged`` (its type must travel with it)."""
     if type(values) is list or type(extras) is list:
         values = values if type(values) is list else []
         extras = extras if type(extras) is list else []
@@ -103,21 +106,7 @@ def _pairs(values: Any, extras: Any, type_: str | None, out: Items) -> None:
             value = values[index] if index < len(values) else None
             extra = extras[index] if index < len(extras) else None
             if value is not None or extra is not None:
-                out.append(Node(value, type_, extra) if extra is not None else value)
-    elif values is not None or extras is not None:
-        out.append(Node(values, type_, extras))
-
-
-def _tagged_pairs(values: Any, extras: Any, type_: str | None, out: Items) -> None:
-    """Like :func:`_pairs`, every item a node (its type must travel with it)."""
-    if type(values) is list or type(extras) is list:
-        values = values if type(values) is list else []
-        extras = extras if type(extras) is list else []
-        for index in range(max(len(values), len(extras))):
-            value = values[index] if index < len(values) else None
-            extra = extras[index] if index < len(extras) else None
-            if value is not None or extra is not None:
-                out.append(Node(value, type_, extra))
+                out.append(Node(value, type_, extra) if tagged or extra is not None else value)
     elif values is not None or extras is not None:
         out.append(Node(values, type_, extras))
 
@@ -199,7 +188,7 @@ def _read(
         extra = data.get(ext_name)
         if value is not None or extra is not None:
             if type(value) is list or type(extra) is list:
-                _tagged_pairs(value, extra, type_, out)
+                _pairs(value, extra, type_, out, tagged=True)
             elif type(value) is dict and type(value.get("resourceType")) is str:
                 out.append(value)
             else:
