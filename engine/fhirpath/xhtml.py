@@ -28,8 +28,9 @@ single root element div"); :func:`narrative_problems` checks that too::
 from __future__ import annotations
 
 import html.entities
+import pyexpat
 import re
-import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = ["has_content", "html_attribute", "html_problems", "narrative_problems"]
@@ -168,6 +169,18 @@ _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _CACHED_TEXTS = 64
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What the narrative rules ask of one well-formed narrative, read in one pass."""
+
+    #: The tag (``{namespace}name``, as ElementTree writes it) of the text's one element,
+    #: or ``None`` when the text is mixed content.
+    root: str | None
+    problems: tuple[str, ...]
+    content: bool
+    attributes: dict[str, tuple[str, ...]]
+
+
 def html_problems(text: str) -> list[str]:
     """What makes ``text`` unacceptable as FHIR narrative XHTML (txt-1: well-formed, and
     only the allowed elements and attributes); empty when it is fine. Whether it has
@@ -175,18 +188,8 @@ def html_problems(text: str) -> list[str]:
 
     ``text`` is either a whole ``<div>`` or a fragment of mixed content.
     """
-    return list(_html_problems(text))
-
-
-@lru_cache(maxsize=_CACHED_TEXTS)
-def _html_problems(text: str) -> tuple[str, ...]:
-    root = _parse(text)
-    if isinstance(root, str):
-        return (root,)
-    problems: list[str] = []
-    for child in root:
-        _check(child, problems, in_paragraph=False)
-    return tuple(problems)
+    reading = _read(text)
+    return [reading] if isinstance(reading, str) else list(reading.problems)
 
 
 def narrative_problems(text: str) -> list[str]:
@@ -200,14 +203,15 @@ def narrative_problems(text: str) -> list[str]:
 def _root_problem(text: str) -> str | None:
     if _DOCTYPE.search(text):
         return None  # html_problems says why
-    root = _single_root(text)
+    reading = _read(text)
+    root = None if isinstance(reading, str) else reading.root
     if root is None:
         if not text.lstrip().startswith("<"):
             return "the narrative must be a <div> element, found text"
-        if _is_well_formed_fragment(text):
-            return "the narrative must be a single <div> element, with nothing around it"
-        return None  # malformed markup: html_problems says where
-    namespace, name = _split(root.tag)
+        if isinstance(reading, str):
+            return None  # malformed markup: html_problems says where
+        return "the narrative must be a single <div> element, with nothing around it"
+    namespace, name = _split(root)
     if name != "div":
         return f"the narrative's root element must be a <div>, found <{name}>"
     if namespace != XHTML_NAMESPACE:
@@ -219,16 +223,6 @@ def _root_problem(text: str) -> str | None:
     return None
 
 
-def _is_well_formed_fragment(text: str) -> bool:
-    """True when ``text`` is well-formed as mixed content (then what is wrong is the
-    root, not the markup, which :func:`html_problems` reports itself)."""
-    try:
-        ET.fromstring(f"<x>{_ENTITY.sub(_numeric_entity, text)}</x>")
-    except ET.ParseError:
-        return False
-    return True
-
-
 def has_content(text: str) -> bool:
     """Whether narrative ``text`` shows something (txt-2): text that is not only
     whitespace, or an image. False for text that is not well-formed XHTML (it has no
@@ -237,12 +231,8 @@ def has_content(text: str) -> bool:
     Whitespace is what Java's ``String.trim()`` removes (the control characters and the
     space), so a no-break space (``&nbsp;``) is content, as it is for the HL7 validator.
     """
-    root = _parse(text)
-    if isinstance(root, str):
-        return False
-    if "".join(root.itertext()).strip(_JAVA_TRIMMED):
-        return True
-    return any(_split(element.tag)[1] == "img" for element in root.iter())
+    reading = _read(text)
+    return not isinstance(reading, str) and reading.content
 
 
 def html_attribute(text: str, name: str) -> list[str]:
@@ -254,56 +244,127 @@ def html_attribute(text: str, name: str) -> list[str]:
         ...                "href")
         ['#a', 'http://x.org']
     """
-    return list(_attributes(text).get(name, ()))
+    reading = _read(text)
+    return [] if isinstance(reading, str) else list(reading.attributes.get(name, ()))
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
-def _attributes(text: str) -> dict[str, tuple[str, ...]]:
-    """Every attribute of the narrative's elements, by name, values in document order:
-    several constraints ask for ``href``, ``src``, ``id`` and ``name`` of the same text."""
-    root = _parse(text)
-    if isinstance(root, str):
-        return {}
-    found: dict[str, list[str]] = {}
-    for element in root.iter():
-        attributes = element.attrib
-        if attributes and element is not root:
-            for attribute, value in attributes.items():
-                found.setdefault(_attribute_name(attribute), []).append(value)
-    return {name: tuple(values) for name, values in found.items()}
-
-
-@lru_cache(maxsize=_CACHED_TEXTS)
-def _parse(text: str) -> ET.Element | str:
-    """The narrative as an element tree (wrapped in a ``div``), or why it is not XHTML.
+def _read(text: str) -> _Reading | str:
+    """The narrative read, or why it is not XHTML.
 
     Shared, read only: the narrative constraints (txt-1, txt-2 and the built-in link
-    checks) all read the same narrative, which is parsed once: as one element when it is
-    one (a narrative's ``<div>``), else as mixed content."""
+    checks) all read the same narrative, which is parsed once, as one element when it is
+    one (a narrative's ``<div>``), else as mixed content in a ``<div>``. One expat pass
+    with handlers does all the work: building an element tree and walking it three times
+    cost three times as much, and narrative is most of what many resources hold."""
     if _DOCTYPE.search(text):
         return "a DOCTYPE is not allowed"
-    root = _single_root(text)
-    if root is not None:
-        wrapper = ET.Element(f"{{{XHTML_NAMESPACE}}}div")
-        wrapper.append(root)
-        return wrapper
-    wrapped = f'<div xmlns="{XHTML_NAMESPACE}">{_ENTITY.sub(_numeric_entity, text)}</div>'
+    substituted = _ENTITY.sub(_numeric_entity, text)
+    stripped = substituted.strip()
+    if stripped.startswith("<"):
+        try:
+            return _Reader(in_wrapper=False).read(stripped)
+        except pyexpat.ExpatError:
+            pass
     try:
-        return ET.fromstring(wrapped)
-    except ET.ParseError as error:
+        return _Reader(in_wrapper=True).read(f'<div xmlns="{XHTML_NAMESPACE}">{substituted}</div>')
+    except pyexpat.ExpatError as error:
         return f"not well-formed XHTML: {error}"
 
 
-@lru_cache(maxsize=_CACHED_TEXTS)
-def _single_root(text: str) -> ET.Element | None:
-    """The narrative's one element, when the text is exactly one well-formed element."""
-    stripped = text.strip()
-    if not stripped.startswith("<") or _DOCTYPE.search(stripped):
-        return None
-    try:
-        return ET.fromstring(_ENTITY.sub(_numeric_entity, stripped))
-    except ET.ParseError:
-        return None
+class _Reader:
+    """The expat handlers that check the elements and attributes (txt-1), look for
+    content (txt-2) and collect the attributes of one document.
+
+    ``in_wrapper``: the document is mixed content wrapped in a ``<div>`` of ours, which
+    is neither checked nor a source of attributes."""
+
+    def __init__(self, *, in_wrapper: bool) -> None:
+        self._skip = in_wrapper
+        self._root: str | None = None
+        self._problems: list[str] = []
+        self._content = False
+        self._attributes: dict[str, list[str]] = {}
+        # Per open element, and for the document: whether what it holds is inside a
+        # paragraph (where block elements are not allowed).
+        self._in_paragraph: list[bool] = [False]
+
+    def read(self, document: str) -> _Reading:
+        parser = pyexpat.ParserCreate(namespace_separator="}")
+        parser.ordered_attributes = True
+        parser.buffer_text = True
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._data
+        parser.Parse(document, True)
+        return _Reading(
+            None if self._skip else self._root,
+            tuple(self._problems),
+            self._content,
+            {name: tuple(values) for name, values in self._attributes.items()},
+        )
+
+    def _start(self, expat_name: str, attributes: list[str]) -> None:
+        in_paragraph = self._in_paragraph[-1]
+        if self._root is None:
+            self._root = _tag(expat_name)
+            if self._skip:
+                self._in_paragraph.append(False)
+                return
+        name, problems, is_paragraph = _element_problems(expat_name, in_paragraph)
+        self._in_paragraph.append(in_paragraph or is_paragraph)
+        if name == "img":
+            self._content = True
+        if problems:
+            self._problems.extend(problems)
+        found = self._attributes
+        for index in range(0, len(attributes), 2):
+            attribute_name, problem = _attribute_problem(name, attributes[index])
+            if attribute_name in found:
+                found[attribute_name].append(attributes[index + 1])
+            else:
+                found[attribute_name] = [attributes[index + 1]]
+            if problem:
+                self._problems.append(problem)
+
+    def _end(self, expat_name: str) -> None:
+        self._in_paragraph.pop()
+
+    def _data(self, data: str) -> None:
+        if not self._content and data.strip(_JAVA_TRIMMED):
+            self._content = True
+
+
+@lru_cache(maxsize=1024)
+def _element_problems(expat_name: str, in_paragraph: bool) -> tuple[str, tuple[str, ...], bool]:
+    """An element's local name, what is wrong with it where it stands, and whether it is
+    a paragraph: the same few elements make up every narrative."""
+    namespace, name = _split(_tag(expat_name))
+    problems = []
+    if namespace not in (None, XHTML_NAMESPACE):
+        problems.append(f"element '{name}' is not in the XHTML namespace")
+    if name not in _ELEMENTS:
+        problems.append(f"element '{name}' is not allowed")
+    elif in_paragraph and name in _BLOCKS:
+        problems.append(f"block element '{name}' is not allowed inside a paragraph")
+    return name, tuple(problems), name == "p"
+
+
+@lru_cache(maxsize=1024)
+def _attribute_problem(element: str, expat_name: str) -> tuple[str, str | None]:
+    """An attribute's name, and why it is not allowed on ``element`` if it is not."""
+    name = _attribute_name(_tag(expat_name))
+    allowed = (
+        name.startswith("xmlns")
+        or name in _ATTRIBUTES
+        or f"{element}.{name}" in _ELEMENT_ATTRIBUTES
+    )
+    return name, None if allowed else f"attribute '{name}' is not allowed on '{element}'"
+
+
+def _tag(expat_name: str) -> str:
+    """ElementTree's form of a name expat reports as ``namespace}name``."""
+    return "{" + expat_name if "}" in expat_name else expat_name
 
 
 def _numeric_entity(match: re.Match[str]) -> str:
@@ -311,27 +372,6 @@ def _numeric_entity(match: re.Match[str]) -> str:
     if name in _XML_ENTITIES or name not in html.entities.name2codepoint:
         return match.group(0)
     return f"&#{html.entities.name2codepoint[name]};"
-
-
-def _check(element: ET.Element, problems: list[str], *, in_paragraph: bool) -> None:
-    namespace, name = _split(element.tag)
-    if namespace not in (None, XHTML_NAMESPACE):
-        problems.append(f"element '{name}' is not in the XHTML namespace")
-    if name not in _ELEMENTS:
-        problems.append(f"element '{name}' is not allowed")
-    elif in_paragraph and name in _BLOCKS:
-        problems.append(f"block element '{name}' is not allowed inside a paragraph")
-    for attribute in element.attrib:
-        attribute_name = _attribute_name(attribute)
-        allowed = (
-            attribute_name.startswith("xmlns")
-            or attribute_name in _ATTRIBUTES
-            or f"{name}.{attribute_name}" in _ELEMENT_ATTRIBUTES
-        )
-        if not allowed:
-            problems.append(f"attribute '{attribute_name}' is not allowed on '{name}'")
-    for child in element:
-        _check(child, problems, in_paragraph=in_paragraph or name == "p")
 
 
 @lru_cache(maxsize=1024)
