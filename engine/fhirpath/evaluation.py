@@ -21,7 +21,9 @@ __all__ = [
     "EvaluationTimeout",
     "FhirPathEvaluationError",
     "Session",
+    "Verdict",
     "passes",
+    "verdict_function",
 ]
 
 
@@ -86,6 +88,48 @@ class CompiledExpression(Protocol):
         ``%name`` constants. Raises :class:`FhirPathEvaluationError` when evaluation fails.
         """
         ...
+
+
+#: Whether a compiled expression passes on one occurrence (:func:`passes` of its result):
+#: ``(focus, focus_extension, resource, root_resource, session)`` → bool. Raises
+#: :class:`FhirPathEvaluationError` as the expression does.
+Verdict = Callable[[Any, "Mapping[str, Any] | None", Any, Any, "Session | None"], bool]
+
+
+def verdict_function(expression: CompiledExpression) -> Verdict:
+    """The verdict of ``expression`` on an occurrence, as a function: the expression's
+    own ``verdict`` attribute when it has one (the compiled evaluator's skips building
+    the result collection), else :func:`passes` of its result.
+
+        >>> from engine.fhirpath.evaluators import make_evaluator
+        >>> rule = make_evaluator("compiled", engine.bundled_definitions()).compile(
+        ...     "instance.exists() implies seriesUid.exists()", "ImagingSelection")
+        >>> selection = {"resourceType": "ImagingSelection", "instance": [{"uid": "1.2"}]}
+        >>> verdict_function(rule)(selection, None, selection, selection, None)
+        False
+    """
+    own: Verdict | None = getattr(expression, "verdict", None)
+    if own is not None:
+        return own
+
+    def verdict(
+        focus: Any,
+        focus_extension: Mapping[str, Any] | None,
+        resource: Any,
+        root_resource: Any,
+        session: Session | None,
+    ) -> bool:
+        return passes(
+            expression(
+                focus,
+                resource=resource,
+                root_resource=root_resource,
+                focus_extension=focus_extension,
+                session=session,
+            )
+        )
+
+    return verdict
 
 
 class Evaluator(Protocol):

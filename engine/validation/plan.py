@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.fhirpath.analysis import focus_members, functions_used
-from engine.fhirpath.evaluation import CompiledExpression, Evaluator
+from engine.fhirpath.evaluation import CompiledExpression, Evaluator, Verdict, verdict_function
 from engine.model import (
     Constraint,
     Definitions,
@@ -67,6 +67,9 @@ class Rule:
     constraint: Constraint
     compiled: CompiledExpression | None
     not_evaluated: str | None = None
+    #: Whether the compiled expression passes on an occurrence (``None`` when it is not
+    #: compiled): what the walker asks, for each occurrence.
+    verdict: Verdict | None = None
     #: The result depends on the focus alone: no environment variable (``%resource``…)
     #: and no function that looks elsewhere (``now()``, ``resolve()``…).
     focus_only: bool = False
@@ -365,7 +368,13 @@ class ValidationPlan:
             )
         focus_only = "%" not in constraint.expression and not functions & _LOOKS_ELSEWHERE
         members = focus_members(constraint.expression) if focus_only else None
-        return Rule(constraint, compiled, focus_only=focus_only, members=members)
+        return Rule(
+            constraint,
+            compiled,
+            verdict=verdict_function(compiled),
+            focus_only=focus_only,
+            members=members,
+        )
 
     # -- children ------------------------------------------------------------------------
 

@@ -26,7 +26,6 @@ from engine.fhirpath.evaluation import (
     EvaluationTimeout,
     FhirPathEvaluationError,
     Session,
-    passes,
 )
 from engine.model import ElementDefinition, StructureDefinition
 from engine.model.numbers import JsonNumber
@@ -618,20 +617,13 @@ class Walk:
     ) -> bool | str:
         """True or False, or the text of the evaluation error."""
         try:
-            result = rule.compiled(  # type: ignore[misc]
-                value,
-                resource=resource,
-                root_resource=root,
-                focus_extension=ext,
-                session=self._session,
-            )
+            return rule.verdict(value, ext, resource, root, self._session)  # type: ignore[misc]
         except EvaluationTimeout:
             raise OutOfTime(location_text(where), rule.constraint.key) from None
         except FhirPathEvaluationError as error:
             return str(error)
         except RecursionError:
             return "expression too deeply nested"
-        return passes(result)
 
 
 def _suggestion(key: str, children: Mapping[str, ChildPlan]) -> str:

@@ -35,6 +35,7 @@ from engine.fhirpath.evaluation import (
     CompiledExpression,
     FhirPathEvaluationError,
     Session,
+    passes,
 )
 from engine.fhirpath.syntax import parse
 from engine.fhirpath.typeinfo import fhirpathpy_model
@@ -89,19 +90,54 @@ def _expression(
             return plain(result)
         except FhirPathEvaluationError:
             raise
-        except FhirPathError as error:
-            raise FhirPathEvaluationError(str(error), expression) from None
-        except RecursionError:
-            raise FhirPathEvaluationError("expression too deeply nested", expression) from None
+        except (FhirPathError, RecursionError) as error:
+            raise _evaluation_error(error, expression) from None
         except Exception as error:  # noqa: BLE001 - any failure is this expression's error
-            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise FhirPathEvaluationError(message or type(error).__name__, expression) from error
+            raise _evaluation_error(error, expression) from error
+
+    def verdict(
+        focus: Any,
+        focus_extension: Mapping[str, Any] | None,
+        resource: Any,
+        root_resource: Any,
+        session: Session | None,
+    ) -> bool:
+        # evaluate()'s work, without the result collection the validator does not need.
+        if focus_extension is not None or focus is None:
+            this = [Node(focus, focus_type, focus_extension)]
+        else:
+            this = [focus]
+        env = shared or Env(this, resource, root_resource, None, session)
+        try:
+            result = fn(this, env)
+            if len(result) == 1:
+                only = result[0]
+                if only is True or only is False:
+                    return only
+            return passes(plain(result))
+        except FhirPathEvaluationError:
+            raise
+        except (FhirPathError, RecursionError) as error:
+            raise _evaluation_error(error, expression) from None
+        except Exception as error:  # noqa: BLE001 - any failure is this expression's error
+            raise _evaluation_error(error, expression) from error
 
     attributes: Any = evaluate
     attributes.expression = expression
     attributes.focus_type = focus_type
     attributes.compiled = compiled
+    attributes.verdict = verdict
     return cast(CompiledExpression, evaluate)
+
+
+def _evaluation_error(error: Exception, expression: str) -> FhirPathEvaluationError:
+    """What evaluating ``expression`` raises when ``error`` happened inside it."""
+    if isinstance(error, FhirPathError):
+        return FhirPathEvaluationError(str(error), expression)
+    if isinstance(error, RecursionError):
+        return FhirPathEvaluationError("expression too deeply nested", expression)
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return FhirPathEvaluationError(message or type(error).__name__, expression)
 
 
 #: What expressions that read nothing from their environment are given: never changed.
