@@ -242,11 +242,16 @@ def children(model: TypeModel, items: Items, static_type: str | None) -> Items:
         data = navigable(item)
         if data is None:
             continue
-        type_ = item_type(item, static_type)
-        names = dict.fromkeys(model.child_name(type_, prop) for prop in data)
-        names.pop("resourceType", None)
-        for name in names:
-            _read(data, model.member(type_, name).alternatives, out)
+        properties = model.child_properties(item_type(item, static_type))
+        # Properties of one name (a primitive and its _name, a choice element's types)
+        # are read together, where the first of them stands.
+        read: set[str] = set()
+        for prop in data:
+            name, _, _, _, alternatives = properties.get(prop) or properties.resolve(prop)
+            if name is None or name in read:
+                continue
+            read.add(name)
+            _read(data, alternatives, out)
     return out
 
 
@@ -256,33 +261,39 @@ def count_children(model: TypeModel, items: Items, static_type: str | None) -> i
     for item in items:
         if type(item) is dict and static_type is not None and "resourceType" not in item:
             data: dict[str, Any] = item
-            names = model.child_names(static_type)
+            properties = model.child_properties(static_type)
         else:
             found = navigable(item)
             if found is None:
                 continue
             data = found
-            names = model.child_names(item_type(item, static_type))
+            properties = model.child_properties(item_type(item, static_type))
         choices: set[str] | None = None
         for prop, value in data.items():
-            if prop == "resourceType":
+            name, other, is_companion, is_choice, _ = properties.get(prop) or properties.resolve(
+                prop
+            )
+            if name is None:
                 continue
-            if prop[0] == "_":
-                base = prop[1:]
-                if base in data:
-                    continue
+            if is_companion:
+                if other in data:
+                    continue  # counted with its primitive
                 extra, value = value, None
             else:
-                base, extra = prop, data.get("_" + prop)
-            name = names.get(base) or names.resolve(base)
-            if name != base:
+                extra = data.get(other)
+            if is_choice:
                 # A choice element: its first present alternative only, as children() reads.
                 if choices is None:
                     choices = set()
                 if name in choices:
                     continue
                 choices.add(name)
-            total += _entries(value, extra)
+            if extra is not None:
+                total += _entries(value, extra)
+            elif type(value) is list:
+                total += len(value) - value.count(None)
+            elif value is not None:
+                total += 1
     return total
 
 

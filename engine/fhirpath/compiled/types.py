@@ -30,7 +30,8 @@ from engine.model import Definitions
 
 __all__ = [
     "SYSTEM_TYPES",
-    "ChildNames",
+    "ChildProperties",
+    "ChildProperty",
     "Member",
     "TypeModel",
     "is_primitive",
@@ -70,17 +71,35 @@ class Member:
     primitive: bool
 
 
-class ChildNames(dict[str, str]):
-    """JSON property → FHIRPath name, for one type (see :meth:`TypeModel.child_names`)."""
+#: How ``children()`` reads one JSON property (see :class:`ChildProperties`).
+ChildProperty = tuple[str | None, str, bool, bool, tuple[tuple[str, str, str | None], ...]]
+
+
+class ChildProperties(dict[str, ChildProperty]):
+    """JSON property → how ``children()`` reads it, for one type (see
+    :meth:`TypeModel.child_properties`): ``(name, other, is_companion, is_choice,
+    alternatives)``, the property's FHIRPath name (``None`` for ``resourceType``, which
+    is no child), the property it is read together with (``_given`` for ``given`` and
+    ``given`` for ``_given``), whether it is that ``_`` companion, whether it names one
+    type of a choice element, and the :class:`Member` alternatives of its name."""
 
     def __init__(self, model: TypeModel, type_path: str | None) -> None:
         super().__init__()
         self._model = model
         self._type_path = type_path
 
-    def resolve(self, prop: str) -> str:
-        name = self[prop] = self._model.child_name(self._type_path, prop)
-        return name
+    def resolve(self, prop: str) -> ChildProperty:
+        is_companion = prop.startswith("_")
+        base = prop[1:] if is_companion else prop
+        other = base if is_companion else "_" + prop
+        if prop == "resourceType":
+            found: ChildProperty = (None, other, is_companion, False, ())
+        else:
+            name = self._model.child_name(self._type_path, prop)
+            alternatives = self._model.member(self._type_path, name).alternatives
+            found = (name, other, is_companion, name != base, alternatives)
+        self[prop] = found
+        return found
 
 
 class TypeModel:
@@ -100,7 +119,7 @@ class TypeModel:
         self._definitions = definitions
         self._members: dict[tuple[str | None, str], Member] = {}
         self._child_names: dict[tuple[str | None, str], str] = {}
-        self._names_by_type: dict[str | None, ChildNames] = {}
+        self._properties_by_type: dict[str | None, ChildProperties] = {}
         self._element_paths: set[str] | None = None
         self._known: set[str] | None = None
         # The definitions' tables fill in lazily, one type at a time, and are not
@@ -175,13 +194,13 @@ class TypeModel:
                 found = self._child_names[key] = self._child_name(type_path, prop)
         return found
 
-    def child_names(self, type_path: str | None) -> ChildNames:
-        """The FHIRPath names of the JSON properties of items of ``type_path``: a dict
-        filled as properties are met (``names.get(prop) or names.resolve(prop)``)."""
-        names = self._names_by_type.get(type_path)
-        if names is None:
-            names = self._names_by_type[type_path] = ChildNames(self, type_path)
-        return names
+    def child_properties(self, type_path: str | None) -> ChildProperties:
+        """How ``children()`` reads the JSON properties of items of ``type_path``: a dict
+        filled as properties are met (``found.get(prop) or found.resolve(prop)``)."""
+        found = self._properties_by_type.get(type_path)
+        if found is None:
+            found = self._properties_by_type[type_path] = ChildProperties(self, type_path)
+        return found
 
     def _child_name(self, type_path: str | None, prop: str) -> str:
         name = prop[1:] if prop.startswith("_") else prop
