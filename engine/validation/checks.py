@@ -353,17 +353,41 @@ def _allowed(codes: frozenset[tuple[str | None, str]], system: str | None, code:
     return (system, code) in codes or (None, code) in codes
 
 
+@dataclass(frozen=True, slots=True)
+class ReferenceTargets:
+    """The resource types a Reference or CodeableReference element may point to."""
+
+    #: ``Reference`` or ``CodeableReference``.
+    code: str
+    allowed: tuple[str, ...]
+
+
+def reference_targets(type_ref: TypeRef) -> ReferenceTargets | None:
+    """What :func:`check_reference` checks for one allowed type of an element; ``None``
+    when any resource will do.
+
+        >>> reference_targets(TypeRef("Reference", ("http://hl7.org/fhir/StructureDefinition/Patient",)))
+        ReferenceTargets(code='Reference', allowed=('Patient',))
+    """
+    allowed = type_ref.target_types
+    if type_ref.code not in ("Reference", "CodeableReference") or not allowed:
+        return None
+    if "Resource" in allowed:
+        return None
+    return ReferenceTargets(type_ref.code, allowed)
+
+
 def check_reference(
-    type_ref: TypeRef,
+    targets: ReferenceTargets,
     value: Any,
     resource: dict[str, Any],
     location: str,
 ) -> Iterator[Issue]:
     """The type a Reference points to (from ``reference`` or ``type``) is an allowed target."""
-    allowed = type_ref.target_types
-    if not allowed or "Resource" in allowed or not isinstance(value, dict):
+    allowed = targets.allowed
+    if not isinstance(value, dict):
         return
-    if type_ref.code == "CodeableReference":
+    if targets.code == "CodeableReference":
         value = value.get("reference")
         location = f"{location}.reference"
         if not isinstance(value, dict):

@@ -36,14 +36,15 @@ from engine.model import (
     Definitions,
     ElementDefinition,
     StructureDefinition,
-    TypeRef,
 )
 from engine.validation.checks import (
     SYSTEM_TYPE_PREFIX,
     BindingCodes,
     PrimitiveRule,
+    ReferenceTargets,
     binding_codes,
     primitive_rule,
+    reference_targets,
 )
 
 __all__ = ["ChildPlan", "NodePlan", "Rule", "ValidationPlan"]
@@ -131,8 +132,8 @@ class NodePlan:
     primitive: PrimitiveRule | None
     #: The codes of a required binding.
     binding: BindingCodes | None
-    #: The types of a Reference or CodeableReference whose targets are restricted.
-    references: tuple[TypeRef, ...]
+    #: What a Reference or CodeableReference whose targets are restricted may point to.
+    references: tuple[ReferenceTargets, ...]
     #: Compiled constraints whose verdict depends on the focus alone, and the others.
     focus_rules: tuple[Rule, ...]
     context_rules: tuple[Rule, ...]
@@ -248,12 +249,9 @@ class ValidationPlan:
         focus_type = _focus_type(element, type_code)
         primitive = self._primitive_rule(type_code) if kind == PRIMITIVE else None
         references = tuple(
-            type_ref
+            targets
             for type_ref in element.types
-            if type_code in ("Reference", "CodeableReference")
-            and type_ref.code == type_code
-            and type_ref.target_types
-            and "Resource" not in type_ref.target_types
+            if type_ref.code == type_code and (targets := reference_targets(type_ref)) is not None
         )
         rules = () if kind == RESOURCE else self._rules(sd, element, type_code, focus_type)
         binding = binding_codes(self.definitions, element, type_code)

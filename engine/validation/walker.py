@@ -481,8 +481,8 @@ class Walk:
             found = _value_problems(node, value)
             if found:
                 self._add(found, where)
-        for type_ref in node.references:
-            references = list(check_reference(type_ref, value, resource, ""))
+        for targets in node.references:
+            references = list(check_reference(targets, value, resource, ""))
             if references:
                 self._add(references, where)
         if node.focus_rules:
