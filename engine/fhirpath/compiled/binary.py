@@ -144,6 +144,27 @@ def _equal(compiler: Compiler, left: Compiled, right: Compiled) -> tuple[Fn, str
     left_fn, right_fn = left.fn, right.fn
     left_value = converter(left.type, compiler.model)
     right_value = converter(right.type, compiler.model)
+    literal = right.constant
+    if (
+        literal is not None
+        and len(literal) == 1
+        and type(literal[0]) is str
+        and left_value is operators.plain_value
+    ):
+        text = literal[0]
+
+        # ``type = 'group'``: a string compared as it is; anything else as below.
+        def equal_text(this: Items, env: Env) -> Items:
+            items = left_fn(this, env)
+            if len(items) == 1:
+                item = items[0]
+                if type(item) is Node:
+                    item = item.value
+                if type(item) is str:
+                    return TRUE if item == text else FALSE
+            return equality(items, literal, left_value, right_value)
+
+        return equal_text, _BOOLEAN
 
     def equal(this: Items, env: Env) -> Items:
         return equality(left_fn(this, env), right_fn(this, env), left_value, right_value)
@@ -279,6 +300,29 @@ def _membership(reverse: bool) -> Builder:
         element_fn, collection_fn = element.fn, collection.fn
         element_value = converter(element.type, compiler.model)
         collection_value = converter(collection.type, compiler.model)
+        constant = collection.constant
+        if (
+            constant
+            and all(type(item) is str for item in constant)
+            and element_value is operators.plain_value
+            and collection_value is operators.plain_value
+        ):
+            texts = frozenset(constant)
+
+            # ``type in ('boolean' | 'decimal')``: a string looked up; anything else as below.
+            def in_texts(this: Items, env: Env) -> Items:
+                found = element_fn(this, env)
+                if len(found) == 1:
+                    item = found[0]
+                    if type(item) is Node:
+                        item = item.value
+                    if type(item) is str:
+                        return TRUE if item in texts else FALSE
+                return membership(this, env)
+
+            fast: Fn | None = in_texts
+        else:
+            fast = None
 
         def membership(this: Items, env: Env) -> Items:
             if reverse:
@@ -296,7 +340,7 @@ def _membership(reverse: bool) -> Builder:
             value = element_value(found[0])
             return TRUE if contains_item(items, value, collection_value) else FALSE
 
-        return membership, _BOOLEAN
+        return fast or membership, _BOOLEAN
 
     return build
 

@@ -363,8 +363,7 @@ class Compiler:
         return Compiled(lambda this, env: [], None)
 
     def _constant(self, value: Any, type_: str) -> Compiled:
-        items = [value]
-        return Compiled(lambda this, env: items, type_)
+        return _constant([value], type_)
 
     def _boolean_literal(self, node: lark.Tree, this_type: str | None) -> Compiled:
         return self._constant(str(node.children[0]) == "true", "System.Boolean")
@@ -422,6 +421,12 @@ class Compiler:
         if builder is None:
             raise Unsupported(f"the operator '{op}'")
         fn, type_ = builder(self, left, right)
+        if left.constant is not None and right.constant is not None:
+            # Operators are pure: on two constants (``('a' | 'b')``), one is computed now.
+            try:
+                return _constant(fn([], _CONSTANT_ENVIRONMENT), type_)
+            except Exception:  # noqa: BLE001 - reported when evaluated, as always
+                pass
         return _combined(fn, type_, left, right)
 
     def _as_boolean(self, operand: Compiled) -> Compiled:
@@ -541,6 +546,14 @@ def _is_call(node: lark.Tree, name: str) -> bool:
 
 def _last_invocation(node: lark.Tree) -> lark.Tree:
     return node.children[1] if node.data == "invoke" else node
+
+
+#: What operators on constants are computed with: they read no environment.
+_CONSTANT_ENVIRONMENT = Env([], None, None)
+
+
+def _constant(items: Items, type_: str | None) -> Compiled:
+    return Compiled(lambda this, env: items, type_, constant=items)
 
 
 def _combined(fn: Fn, type_: str | None, *parts: Compiled) -> Compiled:

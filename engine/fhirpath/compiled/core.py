@@ -96,7 +96,7 @@ class Compiled:
     collections, so that a result independent of both is worth keeping per resource.
     """
 
-    __slots__ = ("fn", "type", "uses_this", "uses_context", "costly", "steps")
+    __slots__ = ("fn", "type", "uses_this", "uses_context", "costly", "steps", "constant")
 
     def __init__(
         self,
@@ -107,6 +107,7 @@ class Compiled:
         uses_context: bool = False,
         costly: bool = False,
         steps: tuple[Step, ...] | None = None,
+        constant: Items | None = None,
     ) -> None:
         self.fn = fn
         self.type = type_
@@ -116,6 +117,9 @@ class Compiled:
         #: When the expression is a chain of steps from ``$this`` (``a.b.count()``):
         #: those steps, so that a longer chain compiles to one closure.
         self.steps = steps
+        #: When the result is known at compile time (a literal, ``'a' | 'b'``): the
+        #: result, which ``fn`` returns on every call and nobody changes.
+        self.constant = constant
 
 
 class Invocation:

@@ -43,6 +43,7 @@ __all__ = [
     "modulo",
     "multiply",
     "order",
+    "plain_value",
     "quantity_of",
     "subtract",
 ]
@@ -93,10 +94,12 @@ def converter(static_type: str | None, model: TypeModel) -> Callable[[Any], Any]
         return lambda item: _temporal_value(item, kind)
     if model.is_quantity(static_type):
         return _quantity_value
-    return _plain_value
+    return plain_value
 
 
-def _plain_value(item: Any) -> Any:
+def plain_value(item: Any) -> Any:
+    """A comparison value of an item whose type needs no conversion (not a date, time
+    or quantity): its JSON value, a float as a decimal."""
     if type(item) is Node:
         item = item.value
     if type(item) is float:
