@@ -38,24 +38,38 @@ def element_ids(resource: Any) -> list[str]:
 
 
 def _collect(value: Any, found: list[str]) -> None:
-    # Only objects and arrays can hold ids: scalars never go on the stack, and children go
-    # on it reversed so that ids come out in document order.
+    # An explicit stack, not recursion: a resource may nest deeper than Python recurses.
+    # Only objects and arrays can hold ids: scalars never go on it, and children go on it
+    # reversed so that ids come out in document order.
     pending = [value] if isinstance(value, list | Mapping) else []
+    extend = pending.extend
+    children: list[Any]
     while pending:
         item = pending.pop()
-        if type(item) is list:
-            pending.extend(v for v in reversed(item) if type(v) is dict or type(v) is list)
-            continue
-        if not isinstance(item, Mapping):
-            pending.extend(v for v in reversed(item) if isinstance(v, list | Mapping))
-            continue
-        if isinstance(item.get("resourceType"), str):
-            continue  # a nested resource: its ids are its own
-        identifier = item.get("id")
-        if isinstance(identifier, str):
-            found.append(identifier)
-        children = [
-            v for k, v in item.items() if (type(v) is dict or type(v) is list) and k != "id"
-        ]
-        children.reverse()
-        pending.extend(children)
+        if type(item) is dict:
+            if type(item.get("resourceType")) is str:
+                continue  # a nested resource: its ids are its own
+            identifier = item.get("id")
+            if type(identifier) is dict or type(identifier) is list:
+                # An id that is not a string holds no element ids.
+                children = [
+                    v for k, v in item.items() if (type(v) is dict or type(v) is list) and k != "id"
+                ]
+            else:
+                if isinstance(identifier, str):
+                    found.append(identifier)
+                children = [v for v in item.values() if type(v) is dict or type(v) is list]
+        elif type(item) is list:
+            children = [v for v in item if type(v) is dict or type(v) is list]
+        elif isinstance(item, Mapping):
+            if isinstance(item.get("resourceType"), str):
+                continue
+            identifier = item.get("id")
+            if isinstance(identifier, str):
+                found.append(identifier)
+            children = [v for k, v in item.items() if isinstance(v, list | Mapping) and k != "id"]
+        else:
+            children = [v for v in item if isinstance(v, list | Mapping)]
+        if children:
+            children.reverse()
+            extend(children)
