@@ -20,6 +20,7 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from time import monotonic
 from typing import Any, Union
 
 from engine.fhirpath.evaluation import (
@@ -173,10 +174,12 @@ class Walk:
         depth: int,
     ) -> None:
         issues = self.issues
-        try:
-            self._session.check_time()
-        except EvaluationTimeout:
-            raise OutOfTime(location_text(location), None) from None
+        session = self._session
+        if session.deadline is not None and monotonic() > session.deadline:
+            try:
+                session.check_time()  # it may extend the deadline
+            except EvaluationTimeout:
+                raise OutOfTime(location_text(location), None) from None
         if depth > MAX_DEPTH:
             issues.append(
                 Issue(
@@ -510,14 +513,14 @@ class Walk:
             reads = node.build_reads()
         rules = node.focus_rules
         for index, keys in enumerate(reads):
-            if keys is None or not keys.isdisjoint(value):
-                self._run(node, rules[index], value, None, where, resource, root)
-                continue
             rule = rules[index]
-            verdict = node.absent_verdicts.get(index, UNBUILT)
-            if verdict is UNBUILT:
-                verdict = self._verdict(rule, {}, None, {}, {}, where)
-                node.absent_verdicts[index] = verdict
+            if keys is None or not keys.isdisjoint(value):
+                verdict = self._verdict(rule, value, None, resource, root, where)
+            else:
+                verdict = node.absent_verdicts.get(index, UNBUILT)
+                if verdict is UNBUILT:
+                    verdict = self._verdict(rule, {}, None, {}, {}, where)
+                    node.absent_verdicts[index] = verdict
             if verdict is not True:
                 failure = self._failure(
                     node, rule, verdict, location_text(where), value, None, resource, root
@@ -549,26 +552,14 @@ class Walk:
         resource: dict[str, Any],
         root: dict[str, Any],
     ) -> None:
+        """Evaluate each rule on one occurrence and report its failure or error."""
         for rule in rules:
-            self._run(node, rule, value, ext, where, resource, root)
-
-    def _run(
-        self,
-        node: NodePlan,
-        rule: Rule,
-        value: Any,
-        ext: dict[str, Any] | None,
-        where: Location,
-        resource: dict[str, Any],
-        root: dict[str, Any],
-    ) -> None:
-        """Evaluate one rule on one occurrence and report its failure or error."""
-        verdict = self._verdict(rule, value, ext, resource, root, where)
-        if verdict is not True:
-            failure = self._failure(
-                node, rule, verdict, location_text(where), value, ext, resource, root
-            )
-            self.issues.append(failure)
+            verdict = self._verdict(rule, value, ext, resource, root, where)
+            if verdict is not True:
+                failure = self._failure(
+                    node, rule, verdict, location_text(where), value, ext, resource, root
+                )
+                self.issues.append(failure)
 
     def _failure(
         self,
