@@ -229,6 +229,21 @@ def _not_equivalent(compiler: Compiler, left: Compiled, right: Compiled) -> tupl
 def _ordering(test: Callable[[int], bool], integers: Callable[[int, int], bool]) -> Builder:
     def build(compiler: Compiler, left: Compiled, right: Compiled) -> tuple[Fn, str | None]:
         left_fn, right_fn = left.fn, right.fn
+        if left.type == right.type == _INTEGER and left.count_up_to is not None:
+            count_up_to = left.count_up_to
+
+            # children().count() > id.count() (ele-1, on every element): the count
+            # stops once it has passed the number it is compared with.
+            def compare_count(this: Items, env: Env) -> Items:
+                b_items = right_fn(this, env)
+                if not b_items:
+                    return EMPTY
+                if len(b_items) > 1:
+                    raise FhirPathError("comparison operands must be single items")
+                limit = b_items[0]
+                return TRUE if integers(count_up_to(this, env, limit + 1), limit) else FALSE
+
+            return compare_count, _BOOLEAN
         if left.type == right.type == _INTEGER:
             # count() > 1, length() <= 255…: Python integers, compared directly.
 

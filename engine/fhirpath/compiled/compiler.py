@@ -277,14 +277,22 @@ class Compiler:
         else:
             source = Compiled(lambda this, env: this, this_type, uses_this=True, steps=())
         source_type = source.type
+        source_fn = source.fn
 
         def count(items: Items) -> Items:
             return [count_children(model, items, source_type)]
 
+        def count_up_to(this: Items, env: Env, limit: int) -> int:
+            return count_children(model, source_fn(this, env), source_type, limit)
+
         if source.steps is not None:
-            return _chain("System.Integer", (*source.steps, count), source)
-        source_fn = source.fn
-        return _combined(lambda this, env: count(source_fn(this, env)), "System.Integer", source)
+            compiled = _chain("System.Integer", (*source.steps, count), source)
+        else:
+            compiled = _combined(
+                lambda this, env: count(source_fn(this, env)), "System.Integer", source
+            )
+        compiled.count_up_to = count_up_to
+        return compiled
 
     def _indexer(self, node: lark.Tree, this_type: str | None) -> Compiled:
         collection_node, index_node = node.children

@@ -96,7 +96,16 @@ class Compiled:
     collections, so that a result independent of both is worth keeping per resource.
     """
 
-    __slots__ = ("fn", "type", "uses_this", "uses_context", "costly", "steps", "constant")
+    __slots__ = (
+        "fn",
+        "type",
+        "uses_this",
+        "uses_context",
+        "costly",
+        "steps",
+        "constant",
+        "count_up_to",
+    )
 
     def __init__(
         self,
@@ -108,6 +117,7 @@ class Compiled:
         costly: bool = False,
         steps: tuple[Step, ...] | None = None,
         constant: Items | None = None,
+        count_up_to: Callable[[Items, Env, int], int] | None = None,
     ) -> None:
         self.fn = fn
         self.type = type_
@@ -120,6 +130,10 @@ class Compiled:
         #: When the result is known at compile time (a literal, ``'a' | 'b'``): the
         #: result, which ``fn`` returns on every call and nobody changes.
         self.constant = constant
+        #: For a count that can stop early (``children().count()``): ``(this, env,
+        #: limit)`` → the count, or any number from ``limit`` up to it once it is reached;
+        #: a comparison with ``n`` needs no more than ``n + 1``.
+        self.count_up_to = count_up_to
 
 
 class Invocation:

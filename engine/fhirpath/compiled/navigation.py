@@ -16,6 +16,7 @@ objects carrying their type.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -255,9 +256,14 @@ def children(model: TypeModel, items: Items, static_type: str | None) -> Items:
     return out
 
 
-def count_children(model: TypeModel, items: Items, static_type: str | None) -> int:
-    """``children().count()`` without building the children (ele-1 runs on every element)."""
+def count_children(
+    model: TypeModel, items: Items, static_type: str | None, limit: int | None = None
+) -> int:
+    """``children().count()`` without building the children (ele-1 runs on every element).
+    With a ``limit``, counting may stop once the count reaches it."""
     total = 0
+    if limit is None:
+        limit = sys.maxsize
     for item in items:
         if type(item) is dict and static_type is not None and "resourceType" not in item:
             data: dict[str, Any] = item
@@ -294,6 +300,8 @@ def count_children(model: TypeModel, items: Items, static_type: str | None) -> i
                 total += len(value) - value.count(None)
             elif value is not None:
                 total += 1
+            if total >= limit:
+                return total
     return total
 
 
