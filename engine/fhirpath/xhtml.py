@@ -285,16 +285,17 @@ class _Reader:
         self._problems: list[str] = []
         self._content = False
         self._attributes: dict[str, list[str]] = {}
-        # Per open element, and for the document: whether what it holds is inside a
-        # paragraph (where block elements are not allowed).
-        self._in_paragraph: list[bool] = [False]
+        # How many elements are open from the outermost open paragraph down (block
+        # elements are not allowed in a paragraph); 0 outside paragraphs.
+        self._paragraph_depth = 0
+        self._parser = pyexpat.ParserCreate(namespace_separator="}")
 
     def read(self, document: str) -> _Reading:
-        parser = pyexpat.ParserCreate(namespace_separator="}")
+        # Handlers are set only while their answer is open: end tags matter inside
+        # paragraphs only, text until some content is found.
+        parser = self._parser
         parser.ordered_attributes = True
-        parser.buffer_text = True
         parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
         parser.CharacterDataHandler = self._data
         parser.Parse(document, True)
         return _Reading(
@@ -305,16 +306,19 @@ class _Reader:
         )
 
     def _start(self, expat_name: str, attributes: list[str]) -> None:
-        in_paragraph = self._in_paragraph[-1]
         if self._root is None:
             self._root = _tag(expat_name)
             if self._skip:
-                self._in_paragraph.append(False)
                 return
-        name, problems, is_paragraph = _element_problems(expat_name, in_paragraph)
-        self._in_paragraph.append(in_paragraph or is_paragraph)
-        if name == "img":
-            self._content = True
+        depth = self._paragraph_depth
+        name, problems, is_paragraph = _element_problems(expat_name, depth > 0)
+        if depth:
+            self._paragraph_depth = depth + 1
+        elif is_paragraph:
+            self._paragraph_depth = 1
+            self._parser.EndElementHandler = self._end
+        if name == "img" and not self._content:
+            self._found_content()
         if problems:
             self._problems.extend(problems)
         found = self._attributes
@@ -328,11 +332,17 @@ class _Reader:
                 self._problems.append(problem)
 
     def _end(self, expat_name: str) -> None:
-        self._in_paragraph.pop()
+        self._paragraph_depth -= 1
+        if not self._paragraph_depth:
+            self._parser.EndElementHandler = None
 
     def _data(self, data: str) -> None:
-        if not self._content and data.strip(_JAVA_TRIMMED):
-            self._content = True
+        if data.strip(_JAVA_TRIMMED):
+            self._found_content()
+
+    def _found_content(self) -> None:
+        self._content = True
+        self._parser.CharacterDataHandler = None
 
 
 @lru_cache(maxsize=1024)
