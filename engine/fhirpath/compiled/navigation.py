@@ -200,6 +200,10 @@ def _read(
 def dynamic_member(model: TypeModel, name: str) -> Callable[[Items], Items]:
     """Member access on items whose type is known only at run time (nodes, resources)."""
 
+    # The alternatives per item type, kept here: %resource.descendants().reference reads
+    # this member of every node.
+    alternatives: dict[str | None, tuple[tuple[str, str, str | None], ...]] = {}
+
     def member(items: Items) -> Items:
         out: Items = []
         for item in items:
@@ -208,7 +212,11 @@ def dynamic_member(model: TypeModel, name: str) -> Callable[[Items], Items]:
                 if type(item) is Quantity:
                     _quantity_member(item, name, out)
                 continue
-            _read(data, model.member(type_of(item), name).alternatives, out)
+            type_ = type_of(item)
+            found = alternatives.get(type_)
+            if found is None:
+                found = alternatives[type_] = model.member(type_, name).alternatives
+            _read(data, found, out)
         return out
 
     return member

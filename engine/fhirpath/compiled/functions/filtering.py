@@ -195,9 +195,15 @@ def type_test(
     else:
         known = f"System.{type_name}"
 
+    # The answer per item type, kept here: ofType() on descendants() tests every node.
+    answers: dict[str | None, bool] = {}
+
     def matches(item: Any) -> bool:
         actual = navigation.item_type(item, in_type)
-        return model.is_a(actual, namespace, type_name, exact=exact)
+        found = answers.get(actual)
+        if found is None:
+            found = answers[actual] = model.is_a(actual, namespace, type_name, exact=exact)
+        return found
 
     if in_type is not None and model.is_a(in_type, namespace, type_name, exact=exact):
         out_type: str | None = in_type
