@@ -291,11 +291,11 @@ class _Reader:
         self._parser = pyexpat.ParserCreate(namespace_separator="}")
 
     def read(self, document: str) -> _Reading:
-        # Handlers are set only while their answer is open: end tags matter inside
-        # paragraphs only, text until some content is found.
+        # Handlers are set only while their answer is open: the first element is the
+        # root, end tags matter inside paragraphs only, text until some content is found.
         parser = self._parser
         parser.ordered_attributes = True
-        parser.StartElementHandler = self._start
+        parser.StartElementHandler = self._first
         parser.CharacterDataHandler = self._data
         parser.Parse(document, True)
         return _Reading(
@@ -305,29 +305,37 @@ class _Reader:
             {name: tuple(values) for name, values in self._attributes.items()},
         )
 
+    def _first(self, expat_name: str, attributes: list[str]) -> None:
+        self._root = _tag(expat_name)
+        self._parser.StartElementHandler = self._start
+        if not self._skip:
+            self._start(expat_name, attributes)
+
     def _start(self, expat_name: str, attributes: list[str]) -> None:
-        if self._root is None:
-            self._root = _tag(expat_name)
-            if self._skip:
-                return
         depth = self._paragraph_depth
-        name, problems, is_paragraph = _element_problems(expat_name, depth > 0)
         if depth:
             self._paragraph_depth = depth + 1
-        elif is_paragraph:
-            self._paragraph_depth = 1
-            self._parser.EndElementHandler = self._end
-        if name == "img" and not self._content:
-            self._found_content()
+            name, problems, _ = _element_problems(expat_name, True)
+        else:
+            name, problems, is_paragraph = _element_problems(expat_name, False)
+            if is_paragraph:
+                self._paragraph_depth = 1
+                self._parser.EndElementHandler = self._end
         if problems:
             self._problems.extend(problems)
+        if name == "img" and not self._content:
+            self._found_content()
+        if attributes:
+            self._attributes_of(name, attributes)
+
+    def _attributes_of(self, element: str, attributes: list[str]) -> None:
         found = self._attributes
         for index in range(0, len(attributes), 2):
-            attribute_name, problem = _attribute_problem(name, attributes[index])
-            if attribute_name in found:
-                found[attribute_name].append(attributes[index + 1])
+            name, problem = _attribute_problem(element, attributes[index])
+            if name in found:
+                found[name].append(attributes[index + 1])
             else:
-                found[attribute_name] = [attributes[index + 1]]
+                found[name] = [attributes[index + 1]]
             if problem:
                 self._problems.append(problem)
 

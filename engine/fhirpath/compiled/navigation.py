@@ -248,10 +248,22 @@ def children(model: TypeModel, items: Items, static_type: str | None) -> Items:
     stands for the element)."""
     out: Items = []
     for item in items:
-        data = navigable(item)
-        if data is None:
-            continue
-        properties = model.child_properties(item_type(item, static_type))
+        if type(item) is Node:
+            # navigable() and item_type() for the items descendants() is made of.
+            data = item.value
+            if type(data) is dict:
+                resource_type = data.get("resourceType")
+                type_ = resource_type if type(resource_type) is str else item.type
+            elif type(item.ext) is dict:
+                data, type_ = item.ext, item.type
+            else:
+                continue  # a primitive value has no children
+        else:
+            found = navigable(item)
+            if found is None:
+                continue
+            data, type_ = found, item_type(item, static_type)
+        properties = model.child_properties(type_)
         # Properties of one name (a primitive and its _name, a choice element's types)
         # are read together, where the first of them stands.
         read: set[str] = set()
