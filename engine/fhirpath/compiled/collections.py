@@ -16,7 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from engine.fhirpath.compiled.operators import equal_items
+from engine.fhirpath.compiled.operators import equal_items, plain_value
 from engine.fhirpath.compiled.values import Long, Node, decimal
 
 __all__ = ["contains_item", "distinct_items", "identity_key", "tag", "value_key"]
@@ -61,6 +61,8 @@ def distinct_items(items: Items, value: Value) -> Items:
     """The items without duplicates, first occurrences kept, in order."""
     if len(items) < 2:
         return items
+    if value is plain_value and all(type(item) is str for item in items):
+        return list(dict.fromkeys(items))  # strings are equal when they are the same
     seen: set[Any] = set()
     others: list[Any] = []
     result: Items = []
