@@ -39,6 +39,10 @@ _INTEGER = "System.Integer"
 def truth(items: Items) -> bool | None:
     """A collection as a three-valued boolean: empty is ``None``; a single boolean is
     itself; any other single item is true; several items are an error."""
+    if items is TRUE:  # what boolean operators and functions return, shared
+        return True
+    if items is FALSE:
+        return False
     if not items:
         return None
     if len(items) > 1:

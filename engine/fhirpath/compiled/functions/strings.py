@@ -58,6 +58,26 @@ def _string_function(
             return wrong
         compiled = [compiler.argument(argument, this_type) for argument in args]
         argument_fns = [argument.fn for argument in compiled]
+        constants = [c.constant for c in compiled]
+        if all(c is not None and len(c) <= 1 for c in constants):
+            # Literal arguments (startsWith('#'), matches('^…$')): read once.
+            fixed = [single_value(c or [], name) for c in constants]
+            unknown = None in fixed and empty_argument == "empty"
+
+            def constant_arguments(items: Items, this: Items, env: Env) -> Items:
+                if several_false and len(items) > 1:
+                    return FALSE
+                text = _string_input(items, name)
+                if text is None or unknown:
+                    return EMPTY
+                result = fn(text, *fixed)
+                if result is None:
+                    return EMPTY
+                if isinstance(result, list):
+                    return result
+                return [result]
+
+            return invocation(constant_arguments, type_, **flags(*compiled))
 
         def string_function(items: Items, this: Items, env: Env) -> Items:
             if several_false and len(items) > 1:
