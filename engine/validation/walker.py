@@ -507,25 +507,51 @@ class Walk:
         root: dict[str, Any],
     ) -> None:
         """The focus-only rules of an object; a rule that reads the object only through
-        properties it does not have gives its verdict on an empty object, known."""
+        properties it does not have gives its verdict on an empty object, known. Their
+        issues on an object of strings only (a Coding, a Reference…) depend on those
+        strings alone, and are remembered as a primitive value's are."""
+        if all(type(item) is str for item in value.values()):
+            key = (node, tuple(value.items()))
+            found = self._memo.get(key)
+            if found is None:
+                found = self._memo[key] = tuple(self._object_failures(node, value, where, {}, {}))
+            if found:
+                self._add(found, where)
+        else:
+            failures = self._object_failures(node, value, where, resource, root)
+            if failures:
+                self._add(failures, where)
+
+    def _object_failures(
+        self,
+        node: NodePlan,
+        value: dict[str, Any],
+        where: Location,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+    ) -> list[Issue]:
+        """The failures of an object's focus-only rules, located relative to it."""
+        failures: list[Issue] = []
         reads = node.reads
         if reads is UNBUILT:
             reads = node.build_reads()
         rules = node.focus_rules
+        session = self._session
         for index, keys in enumerate(reads):
             rule = rules[index]
             if keys is None or not keys.isdisjoint(value):
-                verdict = self._verdict(rule, value, None, resource, root, where)
+                try:
+                    verdict = rule.verdict(value, None, resource, root, session)  # type: ignore[misc]
+                except Exception as error:  # noqa: BLE001 - _error_verdict says which
+                    verdict = self._error_verdict(error, rule, where)
             else:
                 verdict = node.absent_verdicts.get(index, UNBUILT)
                 if verdict is UNBUILT:
                     verdict = self._verdict(rule, {}, None, {}, {}, where)
                     node.absent_verdicts[index] = verdict
             if verdict is not True:
-                failure = self._failure(
-                    node, rule, verdict, location_text(where), value, None, resource, root
-                )
-                self.issues.append(failure)
+                failures.append(self._failure(node, rule, verdict, "", value, None, resource, root))
+        return failures
 
     def _value_issues(self, node: NodePlan, value: Any, where: Location) -> tuple[Issue, ...]:
         """The issues of a primitive value that depend on the value alone (its format, its
@@ -553,8 +579,12 @@ class Walk:
         root: dict[str, Any],
     ) -> None:
         """Evaluate each rule on one occurrence and report its failure or error."""
+        session = self._session
         for rule in rules:
-            verdict = self._verdict(rule, value, ext, resource, root, where)
+            try:
+                verdict = rule.verdict(value, ext, resource, root, session)  # type: ignore[misc]
+            except Exception as error:  # noqa: BLE001 - _error_verdict says which
+                verdict = self._error_verdict(error, rule, where)
             if verdict is not True:
                 failure = self._failure(
                     node, rule, verdict, location_text(where), value, ext, resource, root
@@ -609,12 +639,19 @@ class Walk:
         """True or False, or the text of the evaluation error."""
         try:
             return rule.verdict(value, ext, resource, root, self._session)  # type: ignore[misc]
-        except EvaluationTimeout:
+        except Exception as error:  # noqa: BLE001 - _error_verdict says which
+            return self._error_verdict(error, rule, where)
+
+    def _error_verdict(self, error: Exception, rule: Rule, where: Location) -> str:
+        """The verdict of a rule whose evaluation raised ``error``: the text of an
+        evaluation error; a time-out stops the walk; anything else is not ours to catch."""
+        if isinstance(error, EvaluationTimeout):
             raise OutOfTime(location_text(where), rule.constraint.key) from None
-        except FhirPathEvaluationError as error:
+        if isinstance(error, FhirPathEvaluationError):
             return str(error)
-        except RecursionError:
+        if isinstance(error, RecursionError):
             return "expression too deeply nested"
+        raise error
 
 
 def _suggestion(key: str, children: Mapping[str, ChildPlan]) -> str:
