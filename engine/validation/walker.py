@@ -510,17 +510,18 @@ class Walk:
         properties it does not have gives its verdict on an empty object, known. Their
         issues on an object of strings only (a Coding, a Reference…) depend on those
         strings alone, and are remembered as a primitive value's are."""
-        if all(type(item) is str for item in value.values()):
-            key = (node, tuple(value.items()))
-            found = self._memo.get(key)
-            if found is None:
-                found = self._memo[key] = tuple(self._object_failures(node, value, where, {}, {}))
-            if found:
-                self._add(found, where)
-        else:
-            failures = self._object_failures(node, value, where, resource, root)
-            if failures:
-                self._add(failures, where)
+        for item in value.values():
+            if type(item) is not str:
+                failures = self._object_failures(node, value, where, resource, root)
+                if failures:
+                    self._add(failures, where)
+                return
+        key = (node, tuple(value.items()))
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = tuple(self._object_failures(node, value, where, {}, {}))
+        if found:
+            self._add(found, where)
 
     def _object_failures(
         self,
