@@ -255,3 +255,23 @@ def test_element_ids_ignore_what_is_not_a_nested_resource() -> None:
     snapshot = {"snapshot": {"element": [{"id": "A"}]}, "differential": {"element": [{"id": "A"}]}}
     assert element_ids({"resourceType": "StructureDefinition", **snapshot}) == []
     assert element_ids({"resourceType": "Basic", **snapshot}) == ["A", "A"]
+
+
+def test_element_ids_are_found_at_any_depth_in_document_order() -> None:
+    # Far deeper than the recursive scan goes (it hands over to an explicit stack).
+    basic: dict[str, Any] = {"resourceType": "Basic", "extension": []}
+    level = basic["extension"]
+    for depth in range(2_000):
+        nested: dict[str, Any] = {"id": f"e{depth}", "extension": [{"url": "u"}]}
+        level.append(nested)
+        level = nested["extension"]
+    assert element_ids(basic) == [f"e{depth}" for depth in range(2_000)]
+
+
+def test_an_id_that_is_not_a_string_holds_no_element_ids() -> None:
+    basic = {
+        "resourceType": "Basic",
+        "code": {"id": {"id": "hidden"}, "coding": [{"id": "c1"}, [{"id": "c2"}]]},
+        "subject": {"id": ["x", {"id": "hidden"}], "extension": [{"id": "s1"}]},
+    }
+    assert element_ids(basic) == ["c1", "c2", "s1"]
