@@ -79,7 +79,9 @@ def arity(name: str, arguments: list[lark.Tree], *counts: int) -> Invocation | N
 
 
 def simple(fn: Callable[[Items], Items], type_: str | None, *, costly: bool = False) -> Invocation:
-    return invocation(lambda items, this, env: fn(items), type_, costly=costly)
+    """A function of its input collection alone: also a step, which the compiler chains
+    with the member accesses and functions around it into one closure."""
+    return invocation(lambda items, this, env: fn(items), type_, costly=costly, step=fn)
 
 
 def single_value(items: Items, name: str) -> Any:
