@@ -276,3 +276,44 @@ def test_strict_mode_accepts_what_is_right(evaluator):
         strict.compile(expression, focus_type)(_PATIENT, resource=_PATIENT, root_resource=_PATIENT)
     # Not in the default (lenient) mode, which the validator uses.
     assert _run(evaluator, "name.given1") == []
+
+
+_SHAPES: dict[str, Any] = {
+    "resourceType": "Patient",
+    "name": [
+        {"given": [None, None], "_given": [None, {"id": "g"}]},  # only an extension
+        {"given": [None]},  # an array of nulls holds nothing
+        {"given": "Jim", "_given": [{"id": "x"}]},  # a scalar beside an array
+    ],
+    "_gender": {"id": "only-an-extension"},
+    "telecom": [None],
+    "link": [],
+}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "name.given.exists()",
+        "name.given.empty()",
+        "name[0].given.exists()",
+        "name[1].given.exists()",
+        "name[1].given.empty()",
+        "name[2].given.exists()",
+        "gender.exists()",
+        "telecom.exists()",
+        "telecom.empty()",
+        "link.exists()",
+        "birthDate.empty()",
+        "name.family.exists()",
+        "contact.name.exists()",
+    ],
+)
+def test_exists_and_empty_of_an_element_agree_with_navigating_it(evaluator, expression):
+    # a.b.exists() asks whether b is there without collecting it: the answer is that
+    # of counting what a.b collects, for arrays with nulls and primitives with only a
+    # _name object alike.
+    count = expression.rsplit(".", 1)[0] + ".count()"
+    found = _run(evaluator, count, resource=_SHAPES)[0]
+    exists = expression.endswith("exists()")
+    assert _run(evaluator, expression, resource=_SHAPES) == [(found > 0) == exists]

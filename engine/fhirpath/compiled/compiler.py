@@ -243,6 +243,14 @@ class Compiler:
                 f"{syntax_tree.name(_last_invocation(target_node))}() does not define"
             )
         target = self.expression(target_node, this_type)
+        if target.steps and (
+            _is_call(invocation_node, "exists") or _is_call(invocation_node, "empty")
+        ):
+            *steps, last = target.steps
+            present = getattr(last, "present", None)
+            if present is not None:
+                exists = _is_call(invocation_node, "exists")
+                return _presence(target, tuple(steps), present, exists)
         invocation = self.invocation(invocation_node, target.type, this_type)
         step = invocation.step
         if step is not None and target.steps is not None:
@@ -546,6 +554,19 @@ def _is_order_dependent(invocation: lark.Tree, target: lark.Tree) -> bool:
         and last.data == "function"
         and syntax_tree.name(last) in _UNORDERED
     )
+
+
+def _presence(
+    target: Compiled, steps: tuple[Step, ...], present: Callable[[Items], bool], exists: bool
+) -> Compiled:
+    """``a.b.exists()`` (or ``empty()``), where ``steps`` lead to the items whose element
+    ``present`` reads: whether it finds anything, asked without collecting it."""
+    yes, no = (TRUE, FALSE) if exists else (FALSE, TRUE)
+
+    def presence(items: Items) -> Items:
+        return yes if present(items) else no
+
+    return _chain("System.Boolean", (*steps, presence), target)
 
 
 def _is_call(node: lark.Tree, name: str) -> bool:

@@ -114,7 +114,9 @@ def _pairs(
 
 def static_member(member: Member) -> Callable[[Items], Items]:
     """Member access on items of a known type: their JSON values (a node where a
-    primitive has a ``_name`` companion, or for each item of a choice element)."""
+    primitive has a ``_name`` companion, or for each item of a choice element). For an
+    element that is not a choice, the closure's ``present`` attribute says whether it
+    would find anything, without collecting it (``a.b.exists()``)."""
     if len(member.alternatives) > 1 or member.type is None:
         return _choice_member(member)
     json_name, ext_name, type_ = member.alternatives[0]
@@ -138,7 +140,37 @@ def static_member(member: Member) -> Callable[[Items], Items]:
                     out.append(value)
             return out
 
+        def complex_present(items: Items) -> bool:
+            for item in items:
+                data = item if type(item) is dict else navigable(item)
+                if data is None:
+                    continue
+                value = data.get(json_name)
+                if value is None:
+                    continue
+                if type(value) is not list or _holds_some(value):
+                    return True
+            return False
+
+        complex_member.present = complex_present  # type: ignore[attr-defined]
         return complex_member
+
+    def primitive_present(items: Items) -> bool:
+        for item in items:
+            data = item if type(item) is dict else navigable(item)
+            if data is None:
+                continue
+            value = data.get(json_name)
+            extra = data.get(ext_name)
+            if type(value) is list or type(extra) is list:
+                # As _pairs reads them: only the arrays' entries count.
+                if (type(value) is list and _holds_some(value)) or (
+                    type(extra) is list and _holds_some(extra)
+                ):
+                    return True
+            elif value is not None or extra is not None:
+                return True
+        return False
 
     def primitive_member(items: Items) -> Items:
         out: Items = []
@@ -162,7 +194,13 @@ def static_member(member: Member) -> Callable[[Items], Items]:
                 _pairs(value, extra, type_, out)
         return out
 
+    primitive_member.present = primitive_present  # type: ignore[attr-defined]
     return primitive_member
+
+
+def _holds_some(values: list[Any]) -> bool:
+    """Whether an array holds an entry (``null`` entries hold nothing)."""
+    return values.count(None) != len(values)
 
 
 def _choice_member(member: Member) -> Callable[[Items], Items]:
