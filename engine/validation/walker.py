@@ -271,7 +271,10 @@ class Walk:
             elif raw is not None and type(raw) is not list:
                 node = child.node or child.resolve()
                 where = (location, child.segment)
-                self._item(node, child, raw, None, where, resource, root, depth)
+                if node.kind is PRIMITIVE and type(raw) in _SCALARS:
+                    self._value_checks(node, raw, where, resource, root)  # _item's first case
+                else:
+                    self._item(node, child, raw, None, where, resource, root, depth)
                 return
         self._property_checked(child, raw, raw_extensions, location, resource, root, depth)
 
@@ -459,8 +462,10 @@ class Walk:
     ) -> None:
         """The checks of a primitive value without extensions: everything but the
         context-dependent constraints depends on the value alone, and is remembered."""
-        # A number's text counts too (1e9 and 1e09 are equal numbers, not equal texts).
-        key = (node, type(item), item if type(item) is str else getattr(item, "text", item))
+        # A number's text counts too (1e9 and 1e09 are equal numbers, not equal texts); a
+        # string's key is one item shorter, so that no other value shares it.
+        kind = type(item)
+        key = (node, item) if kind is str else (node, kind, getattr(item, "text", item))
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = self._value_issues(node, item, where)
@@ -480,7 +485,7 @@ class Walk:
         resource: dict[str, Any],
         root: dict[str, Any],
     ) -> None:
-        if value is not None:
+        if value is not None and (node.primitive is not None or node.binding is not None):
             found = _value_problems(node, value)
             if found:
                 self._add(found, where)
