@@ -264,9 +264,13 @@ class Walk:
                 if type(raw) is list and raw and (maximum is None or len(raw) <= maximum):
                     node = child.node or child.resolve()
                     base: Location = (location, child.segment)
+                    primitive = node.kind is PRIMITIVE
                     for index, item in enumerate(raw):
                         where = (base, _index(index))
-                        self._item(node, child, item, None, where, resource, root, depth)
+                        if primitive and type(item) in _SCALARS:
+                            self._value_checks(node, item, where, resource, root)
+                        else:
+                            self._item(node, child, item, None, where, resource, root, depth)
                     return
             elif raw is not None and type(raw) is not list:
                 node = child.node or child.resolve()
