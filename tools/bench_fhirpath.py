@@ -68,7 +68,7 @@ def main() -> None:
     compiled = CompiledEvaluator(definitions)
     reference = ReferenceEvaluator(definitions)
 
-    from tools.bench_validate import corpus as imaging_corpus
+    from tools.bench_validate import imagingselection_corpus as imaging_corpus
     from tools.fhir_packages import mixed_corpus
 
     selection = imaging_corpus(engine.load_definitions(ROOT / "definitions"), args.resources)
