@@ -35,7 +35,7 @@ def element_ids(resource: Any) -> list[str]:
             if key not in skipped:
                 if type(value) is dict or type(value) is list:
                     _collect_nested(value, found, 0)
-                else:
+                elif not isinstance(value, str | int | float):  # a scalar holds no ids
                     _collect(value, found)
     return found
 

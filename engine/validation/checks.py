@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from engine.fhirpath.regex import Pattern, compile_pattern
@@ -421,6 +422,13 @@ def _referenced_type(ref: str, resource: dict[str, Any]) -> str | None:
                     rtype = item.get("resourceType")
                     return rtype if isinstance(rtype, str) else None
         return None
+    return _type_named(ref)
+
+
+@lru_cache(maxsize=4096)
+def _type_named(ref: str) -> str | None:
+    """The resource type a literal reference names (``Patient/1`` → ``Patient``): the
+    same references recur across resources."""
     match = _REFERENCE_TYPE.search(ref)
     return match.group(1) if match else None
 
