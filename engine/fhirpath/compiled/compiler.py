@@ -36,6 +36,7 @@ from engine.fhirpath import tree as syntax_tree
 from engine.fhirpath.compiled import operators
 from engine.fhirpath.compiled.binary import BINARY, EMPTY, FALSE, TRUE, truth
 from engine.fhirpath.compiled.core import (
+    NO_ENVIRONMENT,
     Compiled,
     Env,
     Fn,
@@ -440,7 +441,7 @@ class Compiler:
         if left.constant is not None and right.constant is not None:
             # Operators are pure: on two constants (``('a' | 'b')``), one is computed now.
             try:
-                return _constant(fn([], _CONSTANT_ENVIRONMENT), type_)
+                return _constant(fn([], NO_ENVIRONMENT), type_)
             except Exception:  # noqa: BLE001 - reported when evaluated, as always
                 pass
         return _combined(fn, type_, left, right)
@@ -575,10 +576,6 @@ def _is_call(node: lark.Tree, name: str) -> bool:
 
 def _last_invocation(node: lark.Tree) -> lark.Tree:
     return node.children[1] if node.data == "invoke" else node
-
-
-#: What operators on constants are computed with: they read no environment.
-_CONSTANT_ENVIRONMENT = Env([], None, None)
 
 
 def _constant(items: Items, type_: str | None) -> Compiled:

@@ -17,6 +17,7 @@ __all__ = [
     "Invocation",
     "InvocationFn",
     "Items",
+    "NO_ENVIRONMENT",
     "SemanticError",
     "Step",
     "Unsupported",
@@ -134,6 +135,11 @@ class Compiled:
         #: limit)`` → the count, or any number from ``limit`` up to it once it is reached;
         #: a comparison with ``n`` needs no more than ``n + 1``.
         self.count_up_to = count_up_to
+
+
+#: What is evaluated without reading its environment (an expression with no variable and
+#: no iteration, operators on constants) is given: shared, never changed.
+NO_ENVIRONMENT = Env([], None, None)
 
 
 class Invocation:

@@ -26,7 +26,7 @@ from typing import Any, cast
 import lark
 
 from engine.fhirpath.compiled.compiler import Compiler
-from engine.fhirpath.compiled.core import Compiled, Env, SemanticError, Unsupported
+from engine.fhirpath.compiled.core import NO_ENVIRONMENT, Compiled, Env, SemanticError, Unsupported
 from engine.fhirpath.compiled.functions import supported
 from engine.fhirpath.compiled.operators import FhirPathError
 from engine.fhirpath.compiled.types import TypeModel
@@ -67,7 +67,7 @@ def _expression(
     on every element occurrence, where this set-up is most of the cost.
     """
     fn = compiled.fn
-    shared = None if needs_env else _NO_ENVIRONMENT
+    shared = None if needs_env else NO_ENVIRONMENT
 
     def evaluate(
         focus: Any,
@@ -140,8 +140,6 @@ def _evaluation_error(error: Exception, expression: str) -> FhirPathEvaluationEr
     return FhirPathEvaluationError(message or type(error).__name__, expression)
 
 
-#: What expressions that read nothing from their environment are given: never changed.
-_NO_ENVIRONMENT = Env([], None, None)
 #: Functions that read or change the environment (``$index``, ``$total``, variables,
 #: the clock, the session's time budget).
 _ENVIRONMENT_FUNCTIONS = frozenset(
