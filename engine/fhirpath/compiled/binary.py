@@ -160,12 +160,9 @@ def _equal(compiler: Compiler, left: Compiled, right: Compiled) -> tuple[Fn, str
         # ``type = 'group'``: a string compared as it is; anything else as below.
         def equal_text(this: Items, env: Env) -> Items:
             items = left_fn(this, env)
-            if len(items) == 1:
-                item = items[0]
-                if type(item) is Node:
-                    item = item.value
-                if type(item) is str:
-                    return TRUE if item == text else FALSE
+            found = _only_text(items)
+            if found is not None:
+                return TRUE if found == text else FALSE
             return equality(items, literal, left_value, right_value)
 
         return equal_text, _BOOLEAN
@@ -319,6 +316,17 @@ def _membership(reverse: bool) -> Builder:
         element_fn, collection_fn = element.fn, collection.fn
         element_value = converter(element.type, compiler.model)
         collection_value = converter(collection.type, compiler.model)
+
+        def member_of(found: Items, items: Items) -> Items:
+            if not found:
+                return EMPTY
+            if len(found) > 1:
+                raise FhirPathError("membership needs a single item")
+            if not items:
+                return FALSE
+            value = element_value(found[0])
+            return TRUE if contains_item(items, value, collection_value) else FALSE
+
         constant = collection.constant
         if (
             constant
@@ -331,37 +339,34 @@ def _membership(reverse: bool) -> Builder:
             # ``type in ('boolean' | 'decimal')``: a string looked up; anything else as below.
             def in_texts(this: Items, env: Env) -> Items:
                 found = element_fn(this, env)
-                if len(found) == 1:
-                    item = found[0]
-                    if type(item) is Node:
-                        item = item.value
-                    if type(item) is str:
-                        return TRUE if item in texts else FALSE
-                return membership(this, env)
+                text = _only_text(found)
+                if text is not None:
+                    return TRUE if text in texts else FALSE
+                return member_of(found, constant)
 
-            fast: Fn | None = in_texts
-        else:
-            fast = None
+            return in_texts, _BOOLEAN
 
         def membership(this: Items, env: Env) -> Items:
             if reverse:
                 items = collection_fn(this, env)
-                found = element_fn(this, env)
-            else:
-                found = element_fn(this, env)
-                items = collection_fn(this, env)
-            if not found:
-                return EMPTY
-            if len(found) > 1:
-                raise FhirPathError("membership needs a single item")
-            if not items:
-                return FALSE
-            value = element_value(found[0])
-            return TRUE if contains_item(items, value, collection_value) else FALSE
+                return member_of(element_fn(this, env), items)
+            found = element_fn(this, env)
+            return member_of(found, collection_fn(this, env))
 
-        return fast or membership, _BOOLEAN
+        return membership, _BOOLEAN
 
     return build
+
+
+def _only_text(items: Items) -> str | None:
+    """The string of a collection that holds one string (as a value or in a node)."""
+    if len(items) == 1:
+        item = items[0]
+        if type(item) is Node:
+            item = item.value
+        if type(item) is str:
+            return item
+    return None
 
 
 # -- arithmetic ---------------------------------------------------------------------------------
