@@ -70,12 +70,7 @@ def _string_function(
                 text = _string_input(items, name)
                 if text is None or unknown:
                     return EMPTY
-                result = fn(text, *fixed)
-                if result is None:
-                    return EMPTY
-                if isinstance(result, list):
-                    return result
-                return [result]
+                return _as_items(fn(text, *fixed))
 
             return invocation(constant_arguments, type_, **flags(*compiled))
 
@@ -88,16 +83,20 @@ def _string_function(
                 return EMPTY
             if any(value is None for value in values) and empty_argument == "empty":
                 return EMPTY
-            result = fn(text, *values)
-            if result is None:
-                return EMPTY
-            if isinstance(result, list):
-                return result
-            return [result]
+            return _as_items(fn(text, *values))
 
         return invocation(string_function, type_, **flags(*compiled))
 
     return build
+
+
+def _as_items(result: Any) -> Items:
+    """A string function's answer as a collection: ``None`` is empty, a list is itself."""
+    if result is None:
+        return EMPTY
+    if isinstance(result, list):
+        return result
+    return [result]
 
 
 def _string_argument(value: Any, name: str) -> str:
